@@ -1,0 +1,1 @@
+//! A typed client for the MGraph-AI Cache Service wire.

@@ -1,0 +1,266 @@
+//! Configuration from the environment, and the factory that opens a [`Store`].
+//!
+//! | variable | meaning | default |
+//! |---|---|---|
+//! | `PERF_STORAGE_MODE` | `local`, `memory` or `cache_service` | `local` |
+//! | `PERF_CACHE_NAMESPACE` | cache-service namespace | `perf-results` |
+//! | `PERF_LOCAL_STORAGE_PATH` | root of the local backend | `./perf_results` |
+//! | `PERF_LOCAL_FSYNC` | `true` to fsync every local write | `false` |
+//! | `URL__TARGET_SERVER__CACHE_SERVICE` | cache-service base URL | none |
+//! | `AUTH__TARGET_SERVER__CACHE_SERVICE__KEY_NAME` / `__KEY_VALUE` | cache-service API key | none |
+//!
+//! Unlike the original module, an unknown mode is an error listing the valid ones, never a
+//! silent fall-back to local.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use crate::error::{Error, Result};
+use crate::local::{LocalOptions, LocalStorage};
+use crate::storage::Store;
+
+/// Which backend to open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum StorageMode {
+    /// Files on local disk (the default).
+    #[default]
+    Local,
+    /// A map in memory, lost when the process ends.
+    Memory,
+    /// The MGraph-AI Cache Service.
+    CacheService,
+}
+
+impl StorageMode {
+    /// Every mode, in the order the error message lists them.
+    pub const ALL: [StorageMode; 3] = [
+        StorageMode::Local,
+        StorageMode::Memory,
+        StorageMode::CacheService,
+    ];
+
+    /// The name used in `PERF_STORAGE_MODE` and `--mode`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StorageMode::Local => "local",
+            StorageMode::Memory => "memory",
+            StorageMode::CacheService => "cache_service",
+        }
+    }
+}
+
+impl fmt::Display for StorageMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for StorageMode {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .ok_or_else(|| {
+                let valid: Vec<_> = Self::ALL.iter().map(|m| m.as_str()).collect();
+                Error::Config(format!(
+                    "unknown storage mode {s:?}; valid modes: {}",
+                    valid.join(", ")
+                ))
+            })
+    }
+}
+
+/// Default cache-service namespace.
+pub const DEFAULT_NAMESPACE: &str = "perf-results";
+/// Default root of the local backend.
+pub const DEFAULT_LOCAL_PATH: &str = "./perf_results";
+
+/// Everything needed to open a store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageConfig {
+    /// Which backend.
+    pub mode: StorageMode,
+    /// Cache-service namespace.
+    pub namespace: String,
+    /// Root of the local backend.
+    pub local_path: PathBuf,
+    /// Local backend options.
+    pub local: LocalOptions,
+    /// Cache-service base URL (`None`: an in-process service).
+    pub cache_service_url: Option<String>,
+    /// Cache-service API key header name and value.
+    pub api_key: Option<(String, String)>,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            mode: StorageMode::default(),
+            namespace: DEFAULT_NAMESPACE.to_owned(),
+            local_path: PathBuf::from(DEFAULT_LOCAL_PATH),
+            local: LocalOptions::default(),
+            cache_service_url: None,
+            api_key: None,
+        }
+    }
+}
+
+impl StorageConfig {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup` (the environment, or a map in tests). Empty values count
+    /// as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let mut config = Self::default();
+        if let Some(mode) = get("PERF_STORAGE_MODE") {
+            config.mode = mode.trim().parse().map_err(|e: Error| match e {
+                Error::Config(msg) => Error::Config(format!("PERF_STORAGE_MODE: {msg}")),
+                other => other,
+            })?;
+        }
+        if let Some(ns) = get("PERF_CACHE_NAMESPACE") {
+            config.namespace = ns;
+        }
+        if let Some(path) = get("PERF_LOCAL_STORAGE_PATH") {
+            config.local_path = PathBuf::from(path);
+        }
+        if let Some(fsync) = get("PERF_LOCAL_FSYNC") {
+            config.local.fsync = parse_bool("PERF_LOCAL_FSYNC", &fsync)?;
+        }
+        config.cache_service_url = get("URL__TARGET_SERVER__CACHE_SERVICE");
+        match (
+            get("AUTH__TARGET_SERVER__CACHE_SERVICE__KEY_NAME"),
+            get("AUTH__TARGET_SERVER__CACHE_SERVICE__KEY_VALUE"),
+        ) {
+            (Some(name), Some(value)) => config.api_key = Some((name, value)),
+            (None, None) => {}
+            _ => {
+                return Err(Error::Config(
+                    "set both AUTH__TARGET_SERVER__CACHE_SERVICE__KEY_NAME and __KEY_VALUE, or neither"
+                        .into(),
+                ));
+            }
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks the settings that every mode relies on.
+    pub fn validate(&self) -> Result<()> {
+        let ns = &self.namespace;
+        let valid_ns = !ns.is_empty()
+            && ns.len() <= 128
+            && ns.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !valid_ns {
+            return Err(Error::Config(format!(
+                "namespace {ns:?} must be 1-128 characters of A-Z a-z 0-9 _ -"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Opens the configured backend.
+    pub fn open(&self) -> Result<Store> {
+        self.validate()?;
+        match self.mode {
+            StorageMode::Local => Ok(Store::new(LocalStorage::with_options(
+                &self.local_path,
+                self.local,
+            ))),
+            StorageMode::Memory => Ok(Store::memory()),
+            StorageMode::CacheService => Err(Error::Unsupported(
+                "the cache_service storage mode is not available yet; use local or memory".into(),
+            )),
+        }
+    }
+}
+
+fn parse_bool(name: &str, value: &str) -> Result<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        other => Err(Error::Config(format!(
+            "{name}: {other:?} is not a boolean (use true or false)"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<StorageConfig> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        StorageConfig::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_match_the_original() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.mode, StorageMode::Local);
+        assert_eq!(c.namespace, "perf-results");
+        assert_eq!(c.local_path, PathBuf::from("./perf_results"));
+        assert!(!c.local.fsync);
+        assert_eq!(c.cache_service_url, None);
+    }
+
+    #[test]
+    fn every_variable_is_read() {
+        let c = config(&[
+            ("PERF_STORAGE_MODE", "memory"),
+            ("PERF_CACHE_NAMESPACE", "custom-namespace"),
+            ("PERF_LOCAL_STORAGE_PATH", "/custom/path"),
+            ("PERF_LOCAL_FSYNC", "true"),
+            ("URL__TARGET_SERVER__CACHE_SERVICE", "http://127.0.0.1:10017"),
+            ("AUTH__TARGET_SERVER__CACHE_SERVICE__KEY_NAME", "x-api-key"),
+            ("AUTH__TARGET_SERVER__CACHE_SERVICE__KEY_VALUE", "secret"),
+        ])
+        .unwrap();
+        assert_eq!(c.mode, StorageMode::Memory);
+        assert_eq!(c.namespace, "custom-namespace");
+        assert_eq!(c.local_path, PathBuf::from("/custom/path"));
+        assert!(c.local.fsync);
+        assert_eq!(c.cache_service_url.as_deref(), Some("http://127.0.0.1:10017"));
+        assert_eq!(c.api_key, Some(("x-api-key".into(), "secret".into())));
+        assert_eq!(
+            config(&[("PERF_STORAGE_MODE", "cache_service")]).unwrap().mode,
+            StorageMode::CacheService
+        );
+    }
+
+    #[test]
+    fn an_unknown_mode_is_an_error_listing_the_valid_ones() {
+        let err = config(&[("PERF_STORAGE_MODE", "invalid_mode")]).unwrap_err();
+        let msg = err.to_string();
+        for needle in ["PERF_STORAGE_MODE", "invalid_mode", "local", "memory", "cache_service"] {
+            assert!(msg.contains(needle), "{msg}");
+        }
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        assert!(config(&[("PERF_CACHE_NAMESPACE", "a/b")]).is_err());
+        assert!(config(&[("PERF_LOCAL_FSYNC", "maybe")]).is_err());
+        assert!(config(&[("AUTH__TARGET_SERVER__CACHE_SERVICE__KEY_NAME", "x")]).is_err());
+    }
+
+    #[test]
+    fn cache_service_is_not_available_yet() {
+        let err = config(&[("PERF_STORAGE_MODE", "cache_service")])
+            .unwrap()
+            .open()
+            .unwrap_err();
+        assert!(matches!(err, Error::Unsupported(_)), "{err}");
+        assert!(err.to_string().contains("not available yet"));
+    }
+}

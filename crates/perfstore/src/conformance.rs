@@ -1,0 +1,461 @@
+//! The conformance suite every backend runs (feature `conformance`).
+//!
+//! Each scenario is a public async function taking a fresh, empty [`Store`]; the
+//! [`conformance_tests!`](crate::conformance_tests) macro turns them all into `#[tokio::test]`s
+//! for one backend:
+//!
+//! ```ignore
+//! perfstore::conformance_tests!(|| async { (perfstore::Store::memory(), ()) });
+//! ```
+//!
+//! The closure returns the store and a guard kept alive for the test (e.g. a `TempDir`). The
+//! calling crate needs `tokio` (macros, rt-multi-thread) as a dev-dependency. Scenarios that
+//! depend on a [`Capabilities`](crate::Capabilities) flag check it and assert the documented
+//! behaviour either way. Every trap found in one backend becomes an assertion here for all.
+
+use std::collections::BTreeSet;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::artifact::{ArtifactKind, ContentHash, canonical_json};
+use crate::error::Error;
+use crate::names::{Key, SessionName, TargetName};
+use crate::storage::{StorageExt, Store, TargetHandle};
+
+/// Generates one `#[tokio::test]` per scenario of this module for the backend `$make` builds.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($make:expr) => {
+        $crate::conformance_tests!(@each $make;
+            json_roundtrip, typed_roundtrip, text_roundtrip, bytes_roundtrip, large_artifact_roundtrip,
+            missing_is_none, empty_artifacts_exist, save_replaces_across_kinds, load_string_of_json_returns_its_text,
+            load_of_non_json_is_a_typed_error, head_reports_size_kind_and_hash, list_keys_is_exact_and_sorted,
+            list_keys_prefix_is_a_string_prefix, targets_and_sessions_are_isolated, delete_removes_one_artifact,
+            delete_target_removes_everything_in_it, list_sessions_and_targets, file_and_folder_keys,
+            concurrent_writers_of_distinct_keys_all_land, concurrent_writers_of_one_key_leave_one_intact_value
+        );
+    };
+    (@each $make:expr; $($scenario:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $scenario() {
+                let (store, _guard) = ($make)().await;
+                $crate::conformance::$scenario(&store).await;
+            }
+        )*
+    };
+}
+
+fn target(store: &Store, session: &str, target: &str) -> TargetHandle {
+    store
+        .target(session, target)
+        .expect("conformance names are valid")
+}
+
+fn keys(list: &[Key]) -> Vec<&str> {
+    list.iter().map(Key::as_str).collect()
+}
+
+/// JSON values of every shape come back equal, on every loader.
+pub async fn json_roundtrip(store: &Store) {
+    let t = target(store, "s", "t");
+    let value = json!({
+        "name": "café ☕ 𝄞",
+        "nested": {"list": [1, -2, 3.5, 1.5e-7, 1e22, null, true, false], "empty": {}, "none": []},
+        "big": 12345678901234567890123_u128,
+        "order": {"z": 1, "a": 2, "m": 3},
+        "escapes": "tab\tnewline\nquote\"backslash\\nul\u{0}"
+    });
+    t.save_json("results/metrics.json", &value).await.unwrap();
+    assert_eq!(t.load_json("results/metrics.json").await.unwrap(), Some(value.clone()));
+    let order = t.load_json("results/metrics.json").await.unwrap().unwrap();
+    let order: Vec<&str> = order["order"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(order, ["z", "a", "m"], "JSON key order is preserved");
+    for scalar in [json!(0), json!("just a string"), json!([]), json!({}), json!(null)] {
+        t.save_json("scalar.json", &scalar).await.unwrap();
+        assert_eq!(t.load_json("scalar.json").await.unwrap(), Some(scalar));
+    }
+}
+
+/// `save::<T>` / `load::<T>` round-trip a typed value; loading as the wrong type is `NotJson`.
+pub async fn typed_roundtrip(store: &Store) {
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Metrics {
+        url: String,
+        p50_ms: f64,
+        samples: Vec<u32>,
+    }
+    let t = target(store, "s", "t");
+    let m = Metrics {
+        url: "https://example.com/a".into(),
+        p50_ms: 0.1,
+        samples: vec![1, 2, 3],
+    };
+    t.save("m.json", &m).await.unwrap();
+    assert_eq!(t.load::<Metrics>("m.json").await.unwrap(), Some(m));
+    let err = t.load::<Vec<String>>("m.json").await.unwrap_err();
+    assert!(matches!(err, Error::NotJson { .. }), "{err}");
+    assert!(err.to_string().contains("s/t/m.json"), "error names the artifact: {err}");
+}
+
+/// Text of every kind comes back exactly, including unicode and the empty string.
+pub async fn text_roundtrip(store: &Store) {
+    let t = target(store, "s", "t");
+    for text in ["café ☕", "", "# Title\n\n- a\n- b\n", "<html><body>x</body></html>", "  spaces  ", "\r\n"] {
+        t.save_string("reports/summary.md", text).await.unwrap();
+        assert_eq!(
+            t.load_string("reports/summary.md").await.unwrap().as_deref(),
+            Some(text)
+        );
+        assert_eq!(
+            t.load_bytes("reports/summary.md").await.unwrap().as_deref(),
+            Some(text.as_bytes())
+        );
+    }
+}
+
+/// Bytes, including invalid UTF-8 and the empty slice, come back exactly.
+pub async fn bytes_roundtrip(store: &Store) {
+    let t = target(store, "s", "t");
+    let all: Vec<u8> = (0..=255u8).rev().collect();
+    for bytes in [all.clone(), vec![], vec![0xff, 0xfe, 0x00], b"plain".to_vec()] {
+        t.save_bytes("bin/blob.bin", bytes.clone()).await.unwrap();
+        assert_eq!(
+            t.load_bytes("bin/blob.bin").await.unwrap(),
+            Some(Bytes::from(bytes))
+        );
+    }
+    let err = t.load_string("bin/blob.bin").await;
+    assert!(err.is_ok(), "valid UTF-8 bytes load as text");
+    t.save_bytes("bin/blob.bin", all).await.unwrap();
+    let err = t.load_string("bin/blob.bin").await.unwrap_err();
+    assert!(matches!(err, Error::NotText { .. }), "{err}");
+}
+
+/// A 10 MiB artifact round-trips with the right size and hash.
+pub async fn large_artifact_roundtrip(store: &Store) {
+    let t = target(store, "s", "t");
+    let big: Vec<u8> = (0..10 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let meta = t.save_bytes("big/profile.bin", big.clone()).await.unwrap();
+    assert_eq!(meta.size, big.len() as u64);
+    let back = t.load_bytes("big/profile.bin").await.unwrap().unwrap();
+    assert!(back == big, "10 MiB artifact differs after the round trip");
+    let head = t.head("big/profile.bin").await.unwrap().unwrap();
+    assert_eq!(head.size, big.len() as u64);
+    assert_eq!(head.hash, ContentHash::of(&big));
+}
+
+/// Everything about a missing artifact is `None` / `false`, never an error.
+pub async fn missing_is_none(store: &Store) {
+    let t = target(store, "s", "t");
+    assert_eq!(t.load_json("missing.json").await.unwrap(), None);
+    assert_eq!(t.load::<Value>("missing.json").await.unwrap(), None);
+    assert_eq!(t.load_string("missing.txt").await.unwrap(), None);
+    assert_eq!(t.load_bytes("missing.bin").await.unwrap(), None);
+    assert_eq!(t.head("missing.bin").await.unwrap(), None);
+    assert!(!t.exists("missing.bin").await.unwrap());
+    assert!(!t.delete("missing.bin").await.unwrap());
+    assert!(t.list_keys("").await.unwrap().is_empty());
+    assert_eq!(t.delete_all().await.unwrap(), 0);
+    t.save_string("a/b.txt", "x").await.unwrap();
+    assert_eq!(t.load_string("a/c.txt").await.unwrap(), None);
+    assert_eq!(t.load_string("a").await.unwrap(), None, "a folder is not an artifact");
+    assert!(!t.exists("a").await.unwrap());
+    assert_eq!(t.load_string("a/b.txt/c").await.unwrap(), None);
+    let err = store.require(&t.artifact("nope").unwrap()).await.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+}
+
+/// An empty string, empty bytes and `{}` are artifacts that exist (the original service
+/// backend called them missing).
+pub async fn empty_artifacts_exist(store: &Store) {
+    let t = target(store, "s", "t");
+    t.save_string("empty.txt", "").await.unwrap();
+    t.save_bytes("empty.bin", Vec::new()).await.unwrap();
+    t.save_json("empty.json", &json!({})).await.unwrap();
+    for key in ["empty.txt", "empty.bin", "empty.json"] {
+        assert!(t.exists(key).await.unwrap(), "{key} exists");
+    }
+    assert_eq!(t.load_string("empty.txt").await.unwrap().as_deref(), Some(""));
+    assert_eq!(t.head("empty.bin").await.unwrap().unwrap().size, 0);
+    assert_eq!(t.load_json("empty.json").await.unwrap(), Some(json!({})));
+    assert_eq!(keys(&t.list_keys("").await.unwrap()), ["empty.bin", "empty.json", "empty.txt"]);
+}
+
+/// Saving a key again replaces it, also when the kind changes.
+pub async fn save_replaces_across_kinds(store: &Store) {
+    let t = target(store, "s", "t");
+    let k = "results/x";
+    t.save_json(k, &json!({"v": 1})).await.unwrap();
+    t.save_json(k, &json!({"v": 2})).await.unwrap();
+    assert_eq!(t.load_json(k).await.unwrap(), Some(json!({"v": 2})));
+    t.save_string(k, "now text").await.unwrap();
+    assert_eq!(t.load_string(k).await.unwrap().as_deref(), Some("now text"));
+    assert!(matches!(t.load_json(k).await, Err(Error::NotJson { .. })));
+    t.save_bytes(k, vec![0xff, 0x00]).await.unwrap();
+    assert_eq!(t.load_bytes(k).await.unwrap().as_deref(), Some(&[0xff, 0x00][..]));
+    t.save_json(k, &json!([1, 2])).await.unwrap();
+    assert_eq!(t.load_json(k).await.unwrap(), Some(json!([1, 2])));
+    assert_eq!(keys(&t.list_keys("").await.unwrap()), [k], "one key, one artifact");
+}
+
+/// `load_string` of a JSON artifact returns its canonical text.
+pub async fn load_string_of_json_returns_its_text(store: &Store) {
+    let t = target(store, "s", "t");
+    let value = json!({"b": [1, 2.5], "a": "é"});
+    t.save_json("m.json", &value).await.unwrap();
+    let text = t.load_string("m.json").await.unwrap().unwrap();
+    assert_eq!(text, canonical_json(&value));
+    assert_eq!(text, "{\n    \"b\": [\n        1,\n        2.5\n    ],\n    \"a\": \"\\u00e9\"\n}");
+}
+
+/// `load` of text that is not JSON is `Error::NotJson`, naming the artifact.
+pub async fn load_of_non_json_is_a_typed_error(store: &Store) {
+    let t = target(store, "s", "t");
+    t.save_string("reports/summary.md", "# not json").await.unwrap();
+    let err = t.load_json("reports/summary.md").await.unwrap_err();
+    assert!(matches!(err, Error::NotJson { .. }), "{err}");
+    assert!(err.to_string().contains("reports/summary.md"), "{err}");
+    // A text that is valid JSON loads as JSON.
+    t.save_string("n.txt", "[1, 2]").await.unwrap();
+    assert_eq!(t.load_json("n.txt").await.unwrap(), Some(json!([1, 2])));
+}
+
+/// `head` reports size, kind and the SHA-256 prefix of the stored bytes.
+pub async fn head_reports_size_kind_and_hash(store: &Store) {
+    let t = target(store, "s", "t");
+    let records = store.capabilities().records_kind;
+    let value = json!({"k": 1});
+    let cases: Vec<(&str, ArtifactKind, Vec<u8>)> = vec![
+        ("j.json", ArtifactKind::Json, canonical_json(&value).into_bytes()),
+        ("t.txt", ArtifactKind::Text, "héllo".as_bytes().to_vec()),
+        ("b.bin", ArtifactKind::Binary, vec![0, 159, 146, 150]),
+        ("u.bin", ArtifactKind::Binary, b"utf8 bytes".to_vec()),
+    ];
+    t.save_json("j.json", &value).await.unwrap();
+    t.save_string("t.txt", "héllo").await.unwrap();
+    t.save_bytes("b.bin", vec![0, 159, 146, 150]).await.unwrap();
+    t.save_bytes("u.bin", b"utf8 bytes".to_vec()).await.unwrap();
+    for (key, saved_kind, bytes) in cases {
+        let head = t.head(key).await.unwrap().unwrap();
+        assert_eq!(head.size, bytes.len() as u64, "{key}");
+        assert_eq!(head.hash, ContentHash::of(&bytes), "{key}");
+        let expected = if records { saved_kind } else { ArtifactKind::infer(&bytes) };
+        assert_eq!(head.kind, expected, "{key}");
+        let loaded = t.load_bytes(key).await.unwrap().unwrap();
+        assert_eq!(ContentHash::of(&loaded), head.hash, "{key}: hash of the loaded bytes");
+    }
+}
+
+/// `list_keys` returns exactly the saved keys, sorted, nested keys with their full path.
+pub async fn list_keys_is_exact_and_sorted(store: &Store) {
+    let t = target(store, "s", "t");
+    let saved = [
+        "results/quick/a.json",
+        "reports/c.md",
+        "results/detailed/b.json",
+        "z",
+        "results/a.json",
+        "a/b/c/d/e/f.txt",
+        "results/b.json",
+        ".hidden",
+    ];
+    for key in saved {
+        t.save_string(key, key).await.unwrap();
+    }
+    let mut expected: Vec<&str> = saved.to_vec();
+    expected.sort();
+    assert_eq!(keys(&t.list_keys("").await.unwrap()), expected);
+    // Saving again adds nothing; deleting removes exactly one.
+    t.save_string("z", "again").await.unwrap();
+    assert!(t.delete("reports/c.md").await.unwrap());
+    expected.retain(|k| *k != "reports/c.md");
+    assert_eq!(keys(&t.list_keys("").await.unwrap()), expected);
+}
+
+/// Prefix matching is by string prefix: `results/` never matches `results_old/…`.
+pub async fn list_keys_prefix_is_a_string_prefix(store: &Store) {
+    let t = target(store, "s", "t");
+    for key in ["results/a.json", "results/deep/b.json", "results_old/a.json", "reports/c.md", "res"] {
+        t.save_string(key, "x").await.unwrap();
+    }
+    assert_eq!(
+        keys(&t.list_keys("results/").await.unwrap()),
+        ["results/a.json", "results/deep/b.json"]
+    );
+    assert_eq!(
+        keys(&t.list_keys("results").await.unwrap()),
+        ["results/a.json", "results/deep/b.json", "results_old/a.json"]
+    );
+    assert_eq!(keys(&t.list_keys("results/deep/").await.unwrap()), ["results/deep/b.json"]);
+    assert_eq!(keys(&t.list_keys("results/de").await.unwrap()), ["results/deep/b.json"]);
+    assert_eq!(keys(&t.list_keys("re").await.unwrap()).len(), 5);
+    assert!(t.list_keys("nothing/").await.unwrap().is_empty());
+    assert!(matches!(t.list_keys("../").await, Ok(v) if v.is_empty()));
+    assert!(matches!(t.list_keys("a b").await, Err(Error::InvalidName(_))));
+}
+
+/// Target `t` never sees target `t2`'s keys (the original memory backend leaked them), and
+/// sessions are isolated the same way.
+pub async fn targets_and_sessions_are_isolated(store: &Store) {
+    let t = target(store, "s", "t");
+    let t2 = target(store, "s", "t2");
+    let other_session = target(store, "s2", "t");
+    t.save_json("data.json", &json!({"who": "t"})).await.unwrap();
+    t2.save_json("data.json", &json!({"who": "t2"})).await.unwrap();
+    t2.save_string("only-t2.txt", "x").await.unwrap();
+    other_session.save_json("data.json", &json!({"who": "s2/t"})).await.unwrap();
+    assert_eq!(keys(&t.list_keys("").await.unwrap()), ["data.json"]);
+    assert_eq!(keys(&t2.list_keys("").await.unwrap()), ["data.json", "only-t2.txt"]);
+    assert_eq!(t.load_json("data.json").await.unwrap(), Some(json!({"who": "t"})));
+    assert_eq!(other_session.load_json("data.json").await.unwrap(), Some(json!({"who": "s2/t"})));
+    assert_eq!(t.load_string("only-t2.txt").await.unwrap(), None);
+    assert_eq!(t.delete_all().await.unwrap(), 1);
+    assert_eq!(t2.load_json("data.json").await.unwrap(), Some(json!({"who": "t2"})));
+    assert_eq!(other_session.load_json("data.json").await.unwrap(), Some(json!({"who": "s2/t"})));
+    // A handle on another session is just another handle.
+    let baseline = t2.in_session("s2").unwrap().sibling("t").unwrap();
+    assert_eq!(baseline.load_json("data.json").await.unwrap(), Some(json!({"who": "s2/t"})));
+}
+
+/// `delete` removes exactly one artifact.
+pub async fn delete_removes_one_artifact(store: &Store) {
+    let t = target(store, "s", "t");
+    t.save_string("a/1.txt", "1").await.unwrap();
+    t.save_string("a/2.txt", "2").await.unwrap();
+    assert!(t.delete("a/1.txt").await.unwrap());
+    assert!(!t.exists("a/1.txt").await.unwrap());
+    assert!(!t.delete("a/1.txt").await.unwrap(), "a second delete finds nothing");
+    assert_eq!(t.load_string("a/2.txt").await.unwrap().as_deref(), Some("2"));
+}
+
+/// `delete_target` removes the target and everything in it, and nothing else.
+pub async fn delete_target_removes_everything_in_it(store: &Store) {
+    let t = target(store, "s", "t");
+    let keep = target(store, "s", "keep");
+    for key in ["a.json", "deep/er/b.txt", "c.bin"] {
+        t.save_string(key, "x").await.unwrap();
+    }
+    keep.save_string("a.json", "kept").await.unwrap();
+    assert_eq!(t.delete_all().await.unwrap(), 3);
+    assert!(t.list_keys("").await.unwrap().is_empty());
+    assert!(!t.exists("deep/er/b.txt").await.unwrap());
+    let targets = store.list_targets(&SessionName::new("s").unwrap()).await.unwrap();
+    assert_eq!(targets, [TargetName::new("keep").unwrap()]);
+    assert_eq!(keep.load_string("a.json").await.unwrap().as_deref(), Some("kept"));
+    assert_eq!(t.delete_all().await.unwrap(), 0);
+    // The target can be used again afterwards.
+    t.save_string("again.txt", "y").await.unwrap();
+    assert_eq!(keys(&t.list_keys("").await.unwrap()), ["again.txt"]);
+}
+
+/// Sessions and targets are listed sorted; they exist while they hold artifacts.
+pub async fn list_sessions_and_targets(store: &Store) {
+    assert!(store.list_sessions().await.unwrap().is_empty());
+    let s = |n: &str| SessionName::new(n).unwrap();
+    let tn = |n: &str| TargetName::new(n).unwrap();
+    for (session, tgt) in [("s2", "b"), ("s1", "z"), ("s1", "a"), ("s2", "a-b")] {
+        target(store, session, tgt).save_string("k", "v").await.unwrap();
+    }
+    assert_eq!(store.list_sessions().await.unwrap(), [s("s1"), s("s2")]);
+    assert_eq!(store.list_targets(&s("s1")).await.unwrap(), [tn("a"), tn("z")]);
+    assert_eq!(store.list_targets(&s("s2")).await.unwrap(), [tn("a-b"), tn("b")]);
+    assert!(store.list_targets(&s("nope")).await.unwrap().is_empty());
+    // Deleting a target's last artifact drops the target; the last target drops the session.
+    assert!(target(store, "s1", "z").delete("k").await.unwrap());
+    assert_eq!(store.list_targets(&s("s1")).await.unwrap(), [tn("a")]);
+    target(store, "s1", "a").delete_all().await.unwrap();
+    assert_eq!(store.list_sessions().await.unwrap(), [s("s2")]);
+}
+
+/// `a` next to `a/b`: stored side by side where the backend allows it, otherwise a
+/// `Conflict` that loses nothing.
+pub async fn file_and_folder_keys(store: &Store) {
+    let t = target(store, "s", "t");
+    t.save_string("a/b", "child").await.unwrap();
+    let as_file = t.save_string("a", "parent").await;
+    t.save_string("x", "file").await.unwrap();
+    let as_folder = t.save_string("x/y", "below").await;
+    if store.capabilities().file_and_folder_keys {
+        as_file.unwrap();
+        as_folder.unwrap();
+        assert_eq!(keys(&t.list_keys("").await.unwrap()), ["a", "a/b", "x", "x/y"]);
+        assert_eq!(t.load_string("a").await.unwrap().as_deref(), Some("parent"));
+    } else {
+        for result in [as_file, as_folder] {
+            let err = result.unwrap_err();
+            assert!(matches!(err, Error::Conflict { .. }), "{err}");
+        }
+        assert_eq!(keys(&t.list_keys("").await.unwrap()), ["a/b", "x"]);
+    }
+    assert_eq!(t.load_string("a/b").await.unwrap().as_deref(), Some("child"));
+    assert_eq!(t.load_string("x").await.unwrap().as_deref(), Some("file"));
+}
+
+/// 16 tasks writing distinct keys of one target all land.
+pub async fn concurrent_writers_of_distinct_keys_all_land(store: &Store) {
+    let t = target(store, "s", "t");
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let t = t.clone();
+            tokio::spawn(async move {
+                let key = format!("results/worker-{i:02}/metrics.json");
+                t.save_json(key.as_str(), &json!({"worker": i})).await.unwrap();
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let listed = t.list_keys("").await.unwrap();
+    assert_eq!(listed.len(), 16);
+    for i in 0..16 {
+        let key = format!("results/worker-{i:02}/metrics.json");
+        assert_eq!(t.load_json(key.as_str()).await.unwrap(), Some(json!({"worker": i})));
+    }
+}
+
+/// 16 tasks writing the same key leave exactly one intact value; readers racing them only
+/// ever see a whole value.
+pub async fn concurrent_writers_of_one_key_leave_one_intact_value(store: &Store) {
+    let t = target(store, "s", "t");
+    let payload = |i: u8| vec![i; 256 * 1024];
+    let writers: Vec<_> = (0..16u8)
+        .map(|i| {
+            let t = t.clone();
+            tokio::spawn(async move { t.save_bytes("shared.bin", payload(i)).await.unwrap() })
+        })
+        .collect();
+    let reader = {
+        let t = t.clone();
+        tokio::spawn(async move {
+            let mut seen = BTreeSet::new();
+            for _ in 0..50 {
+                if let Some(bytes) = t.load_bytes("shared.bin").await.unwrap() {
+                    assert_eq!(bytes.len(), 256 * 1024, "a reader saw a partial artifact");
+                    assert!(bytes.iter().all(|b| *b == bytes[0]), "a reader saw a torn artifact");
+                    seen.insert(bytes[0]);
+                }
+                tokio::task::yield_now().await;
+            }
+            seen
+        })
+    };
+    for w in writers {
+        w.await.unwrap();
+    }
+    reader.await.unwrap();
+    let last = t.load_bytes("shared.bin").await.unwrap().unwrap();
+    assert_eq!(last.len(), 256 * 1024);
+    assert!(last[0] < 16 && last.iter().all(|b| *b == last[0]), "the final value is one writer's, whole");
+    assert_eq!(keys(&t.list_keys("").await.unwrap()), ["shared.bin"], "no temp files are listed");
+}

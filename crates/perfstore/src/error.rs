@@ -1,0 +1,121 @@
+//! The one error type of the storage layer.
+
+use std::path::PathBuf;
+
+use crate::names::{ArtifactPath, NameError};
+
+/// A storage-layer error. A *missing* artifact is not an error (`Ok(None)` / `Ok(false)`);
+/// [`Error::NotFound`] is for callers that require one (see [`crate::StorageExt::require`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A session name, target name, key or prefix was refused.
+    #[error(transparent)]
+    InvalidName(#[from] NameError),
+
+    /// The artifact does not exist.
+    #[error("artifact {path} not found")]
+    NotFound {
+        /// The artifact asked for.
+        path: ArtifactPath,
+    },
+
+    /// A JSON load found an artifact that is not JSON (or not of the requested shape).
+    #[error("artifact {path} is not valid JSON for the requested type: {source}")]
+    NotJson {
+        /// The artifact.
+        path: ArtifactPath,
+        /// What the parser said.
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// A text load found an artifact that is not UTF-8.
+    #[error("artifact {path} is not UTF-8 text ({source}); load it as bytes instead")]
+    NotText {
+        /// The artifact.
+        path: ArtifactPath,
+        /// Where the invalid byte is.
+        #[source]
+        source: std::str::Utf8Error,
+    },
+
+    /// The key cannot be stored here because of another key: on backends without
+    /// [`crate::Capabilities::file_and_folder_keys`], `a` and `a/b` cannot both exist.
+    #[error("cannot store {path}: {reason}")]
+    Conflict {
+        /// The artifact being saved.
+        path: ArtifactPath,
+        /// Which other key is in the way.
+        reason: String,
+    },
+
+    /// A value could not be serialised to JSON.
+    #[error("cannot serialise the value for {path} as JSON: {source}")]
+    Serialize {
+        /// The artifact being saved.
+        path: ArtifactPath,
+        /// What serde said.
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// A file-system operation failed.
+    #[error("{op} {}: {source}", path.display())]
+    Io {
+        /// What was being done (`write`, `read`, `list`, …).
+        op: &'static str,
+        /// The file or folder.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The configuration is invalid (unknown mode, missing setting).
+    #[error("invalid storage configuration: {0}")]
+    Config(String),
+
+    /// The requested backend or operation is not available.
+    #[error("not available: {0}")]
+    Unsupported(String),
+
+    /// A backend-specific failure (service errors, transport).
+    #[error("{backend} backend: {message}")]
+    Backend {
+        /// Which backend.
+        backend: &'static str,
+        /// What went wrong.
+        message: String,
+        /// The underlying error, if any.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+}
+
+impl Error {
+    /// An [`Error::Io`] for `op` on `path`.
+    pub fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Whether this error means the input was invalid (a name, key, or value the caller gave).
+    pub fn is_invalid_input(&self) -> bool {
+        matches!(
+            self,
+            Error::InvalidName(_) | Error::Serialize { .. } | Error::Config(_)
+        )
+    }
+
+    /// Whether this error means something did not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::NotFound { .. })
+    }
+}
+
+/// The storage layer's `Result`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,360 @@
+//! The local-disk backend, the embedded default.
+//!
+//! Layout (the original module's): `{root}/sessions/{session}/targets/{target}/{key}`, one file
+//! per artifact holding exactly its bytes; JSON in canonical form (Python `json.dumps(indent=4)`),
+//! so a tree written by the original module is read as-is and ours is byte-identical to it.
+//!
+//! - **Atomic writes:** bytes go to a temp file in the destination folder, which is then renamed
+//!   over the key (optionally fsync'd, file and folder). A reader sees the old file or the new
+//!   one; a crash leaves at most a temp file, whose name (`.~perfstore-….tmp`) is never a valid
+//!   key, so listings skip it.
+//! - **No escape:** every path component comes from a validated name, so nothing is written
+//!   outside the root; symlinks inside the tree are not followed when listing.
+//! - Kinds are not recorded; [`ArtifactKind::infer`](crate::ArtifactKind::infer) tells them apart.
+//! - Deleting the last artifact of a target removes its empty folders, so the target (and an
+//!   emptied session) drop out of listings.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+
+use crate::artifact::{Artifact, ArtifactMeta};
+use crate::error::{Error, Result};
+use crate::names::{ArtifactPath, Key, KeyPrefix, SessionName, TargetName, TargetPath};
+use crate::storage::{Capabilities, Storage};
+
+/// Temp files start with this; `~` is not a key character, so no key can collide with one.
+const TEMP_PREFIX: &str = ".~perfstore-";
+const TEMP_SUFFIX: &str = ".tmp";
+/// How often a write retries after a concurrent delete removed its (empty) folder.
+const CREATE_DIR_RETRIES: usize = 8;
+
+/// Options of the local backend.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LocalOptions {
+    /// fsync each written file and its folder before the write returns (durable across power
+    /// loss, slower). Atomicity does not depend on it.
+    pub fsync: bool,
+}
+
+/// Artifacts as files under a root folder.
+#[derive(Debug, Clone)]
+pub struct LocalStorage {
+    root: PathBuf,
+    options: LocalOptions,
+}
+
+impl LocalStorage {
+    /// A store rooted at `root`, created on first write.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self::with_options(root, LocalOptions::default())
+    }
+
+    /// A store rooted at `root` with `options`.
+    pub fn with_options(root: impl Into<PathBuf>, options: LocalOptions) -> Self {
+        Self {
+            root: root.into(),
+            options,
+        }
+    }
+
+    /// The root folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn sessions_dir(&self) -> PathBuf {
+        self.root.join("sessions")
+    }
+
+    fn targets_dir(&self, session: &SessionName) -> PathBuf {
+        self.sessions_dir().join(session.as_str()).join("targets")
+    }
+
+    fn target_dir(&self, target: &TargetPath) -> PathBuf {
+        self.targets_dir(&target.session).join(target.target.as_str())
+    }
+
+    /// The file of an artifact.
+    pub fn file_path(&self, path: &ArtifactPath) -> PathBuf {
+        let mut file = self.target_dir(&path.target);
+        file.extend(path.key.segments());
+        file
+    }
+}
+
+/// Runs blocking file-system work off the async threads.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|join| Error::Backend {
+            backend: "local",
+            message: format!("file-system task failed: {join}"),
+            source: None,
+        })?
+}
+
+/// `Ok(None)` for the errors that mean "no file there": missing, or a folder where the file
+/// would be, or a file where a folder would be.
+fn absent_as_none<T>(result: io::Result<T>) -> io::Result<Option<T>> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::IsADirectory | io::ErrorKind::NotADirectory
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    fs::File::open(dir)?.sync_all()
+}
+
+fn write_atomic(file: &Path, bytes: &[u8], options: LocalOptions, path: &ArtifactPath) -> Result<()> {
+    let dir = file.parent().ok_or_else(|| Error::io("write", file, io::ErrorKind::InvalidInput.into()))?;
+    let conflict = |reason: &str| Error::Conflict {
+        path: path.clone(),
+        reason: reason.to_owned(),
+    };
+    let mut attempts = 0;
+    let mut temp = loop {
+        match tempfile::Builder::new()
+            .prefix(TEMP_PREFIX)
+            .suffix(TEMP_SUFFIX)
+            .tempfile_in(dir)
+        {
+            Ok(temp) => break temp,
+            // The folder is missing (first write, or a concurrent delete pruned it): create it.
+            Err(e) if e.kind() == io::ErrorKind::NotFound && attempts < CREATE_DIR_RETRIES => {
+                attempts += 1;
+                match fs::create_dir_all(dir) {
+                    Ok(()) => {}
+                    Err(e) if matches!(e.kind(), io::ErrorKind::NotADirectory | io::ErrorKind::AlreadyExists) => {
+                        return Err(conflict("a folder of this key is stored as an artifact"));
+                    }
+                    Err(e) => return Err(Error::io("create folder", dir, e)),
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotADirectory => {
+                return Err(conflict("a folder of this key is stored as an artifact"));
+            }
+            Err(e) => return Err(Error::io("create temp file in", dir, e)),
+        }
+    };
+    temp.write_all(bytes)
+        .map_err(|e| Error::io("write", temp.path(), e))?;
+    if options.fsync {
+        temp.as_file()
+            .sync_all()
+            .map_err(|e| Error::io("fsync", temp.path(), e))?;
+    }
+    match temp.persist(file) {
+        Ok(_) => {}
+        Err(e) if matches!(e.error.kind(), io::ErrorKind::IsADirectory | io::ErrorKind::DirectoryNotEmpty) => {
+            return Err(conflict("other keys are stored below this key"));
+        }
+        Err(e) => return Err(Error::io("rename temp file to", file, e.error)),
+    }
+    if options.fsync {
+        sync_dir(dir).map_err(|e| Error::io("fsync", dir, e))?;
+    }
+    Ok(())
+}
+
+/// Removes the now-empty folders from `from` up to and including the session folder, stopping
+/// at the first folder that is not empty (another writer's files keep theirs).
+fn prune_empty_dirs(from: &Path, sessions_dir: &Path) {
+    let mut dir = Some(from);
+    while let Some(d) = dir {
+        if d == sessions_dir || !d.starts_with(sessions_dir) || fs::remove_dir(d).is_err() {
+            break;
+        }
+        dir = d.parent();
+    }
+}
+
+/// The keys under `target_dir` (optionally only below `start`), as sorted valid keys.
+fn walk_keys(target_dir: &Path, start: &Path, prefix: &KeyPrefix) -> Result<Vec<Key>> {
+    let mut keys = Vec::new();
+    for entry in walkdir::WalkDir::new(start).follow_links(false).min_depth(1) {
+        let entry = match entry {
+            Ok(entry) => entry,
+            // The folder vanished (not created yet, or deleted concurrently): nothing to list.
+            Err(e) if e.io_error().is_some_and(|io| io.kind() == io::ErrorKind::NotFound) => continue,
+            Err(e) => {
+                let path = e.path().unwrap_or(start).to_path_buf();
+                return Err(Error::io("list", path, e.into()));
+            }
+        };
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let Ok(rel) = entry.path().strip_prefix(target_dir) else {
+            continue;
+        };
+        let Some(rel) = rel.to_str() else { continue };
+        let rel = if std::path::MAIN_SEPARATOR == '/' {
+            rel.to_owned()
+        } else {
+            rel.replace(std::path::MAIN_SEPARATOR, "/")
+        };
+        // Temp files and anything else that is not a valid key are not artifacts.
+        if let Ok(key) = Key::new(rel) {
+            if prefix.matches(&key) {
+                keys.push(key);
+            }
+        }
+    }
+    keys.sort();
+    Ok(keys)
+}
+
+/// The entries of `dir` that are folders with valid names, sorted.
+fn list_dirs<N: Ord>(dir: &Path, parse: impl Fn(&str) -> Option<N>) -> Result<Vec<N>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io("list", dir, e)),
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io("list", dir, e))?;
+        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        if let Some(name) = entry.file_name().to_str().and_then(&parse) {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+#[async_trait]
+impl Storage for LocalStorage {
+    fn name(&self) -> &'static str {
+        "local"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            records_kind: false,
+            file_and_folder_keys: false,
+            persistent: true,
+        }
+    }
+
+    async fn put(&self, path: &ArtifactPath, artifact: Artifact) -> Result<ArtifactMeta> {
+        let file = self.file_path(path);
+        let options = self.options;
+        let path = path.clone();
+        blocking(move || {
+            write_atomic(&file, artifact.bytes(), options, &path)?;
+            Ok(artifact.meta())
+        })
+        .await
+    }
+
+    async fn get(&self, path: &ArtifactPath) -> Result<Option<Artifact>> {
+        let file = self.file_path(path);
+        blocking(move || {
+            absent_as_none(fs::read(&file))
+                .map(|bytes| bytes.map(|b| Artifact::from_stored(b, None)))
+                .map_err(|e| Error::io("read", &file, e))
+        })
+        .await
+    }
+
+    async fn exists(&self, path: &ArtifactPath) -> Result<bool> {
+        let file = self.file_path(path);
+        blocking(move || {
+            absent_as_none(fs::metadata(&file))
+                .map(|m| m.is_some_and(|m| m.is_file()))
+                .map_err(|e| Error::io("stat", &file, e))
+        })
+        .await
+    }
+
+    async fn delete(&self, path: &ArtifactPath) -> Result<bool> {
+        let file = self.file_path(path);
+        let sessions_dir = self.sessions_dir();
+        blocking(move || {
+            let removed = absent_as_none(fs::remove_file(&file))
+                .map_err(|e| Error::io("delete", &file, e))?
+                .is_some();
+            if removed {
+                if let Some(dir) = file.parent() {
+                    prune_empty_dirs(dir, &sessions_dir);
+                }
+            }
+            Ok(removed)
+        })
+        .await
+    }
+
+    async fn list_keys(&self, target: &TargetPath, prefix: &KeyPrefix) -> Result<Vec<Key>> {
+        let target_dir = self.target_dir(target);
+        let prefix = prefix.clone();
+        blocking(move || {
+            let start = match prefix.folder() {
+                Some(folder) => folder.split('/').fold(target_dir.clone(), |p, s| p.join(s)),
+                None => target_dir.clone(),
+            };
+            walk_keys(&target_dir, &start, &prefix)
+        })
+        .await
+    }
+
+    async fn list_sessions(&self) -> Result<Vec<SessionName>> {
+        let dir = self.sessions_dir();
+        blocking(move || list_dirs(&dir, |n| SessionName::new(n).ok())).await
+    }
+
+    async fn list_targets(&self, session: &SessionName) -> Result<Vec<TargetName>> {
+        let dir = self.targets_dir(session);
+        blocking(move || list_dirs(&dir, |n| TargetName::new(n).ok())).await
+    }
+
+    async fn delete_target(&self, target: &TargetPath) -> Result<usize> {
+        let target_dir = self.target_dir(target);
+        let sessions_dir = self.sessions_dir();
+        blocking(move || {
+            let Some(parent) = target_dir.parent() else {
+                return Ok(0);
+            };
+            // Move the target out of sight first, so no reader sees it half deleted.
+            let doomed = parent.join(format!("{TEMP_PREFIX}deleting-{}", uuid_like()));
+            match fs::rename(&target_dir, &doomed) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+                Err(e) => return Err(Error::io("delete", &target_dir, e)),
+            }
+            let count = walk_keys(&doomed, &doomed, &KeyPrefix::all())?.len();
+            fs::remove_dir_all(&doomed).map_err(|e| Error::io("delete", &doomed, e))?;
+            prune_empty_dirs(parent, &sessions_dir);
+            Ok(count)
+        })
+        .await
+    }
+}
+
+/// A name unique enough for a folder being deleted (process id + time + a counter).
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "{}-{nanos}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}

@@ -1,0 +1,3 @@
+//! The conformance suite against the memory backend.
+
+perfstore::conformance_tests!(|| async { (perfstore::Store::memory(), ()) });
