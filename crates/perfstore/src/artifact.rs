@@ -54,7 +54,7 @@ impl ArtifactKind {
 
 impl fmt::Display for ArtifactKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -79,11 +79,10 @@ pub fn canonical_json(value: &Value) -> String {
 pub fn normalize_numbers(value: &mut Value) {
     match value {
         Value::Number(n) => {
-            let literal = n.to_string();
-            if literal.contains(['.', 'e', 'E']) {
-                if let Some(f) = n.as_f64().and_then(serde_json::Number::from_f64) {
-                    *n = f;
-                }
+            if n.as_str().contains(['.', 'e', 'E'])
+                && let Some(f) = n.as_f64().and_then(serde_json::Number::from_f64)
+            {
+                *n = f;
             }
         }
         Value::Array(items) => items.iter_mut().for_each(normalize_numbers),
@@ -108,8 +107,11 @@ impl ContentHash {
 
     /// Parses a hash given as text: exactly 16 lowercase hex characters.
     pub fn parse(value: &str) -> Option<Self> {
-        (value.len() == 16 && value.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
-            .then(|| Self(value.to_owned()))
+        (value.len() == 16
+            && value
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        .then(|| Self(value.to_owned()))
     }
 
     /// The 16 hex characters.
@@ -246,13 +248,19 @@ mod tests {
         assert_eq!(ArtifactKind::infer(b"{\"k\":1}"), ArtifactKind::Text);
         assert_eq!(ArtifactKind::infer(b"# Report\n"), ArtifactKind::Text);
         assert_eq!(ArtifactKind::infer(b""), ArtifactKind::Text);
-        assert_eq!(ArtifactKind::infer(&[0xff, 0x00, 0x81]), ArtifactKind::Binary);
+        assert_eq!(
+            ArtifactKind::infer(&[0xff, 0x00, 0x81]),
+            ArtifactKind::Binary
+        );
     }
 
     #[test]
     fn recorded_kind_wins_over_inference() {
         let a = Artifact::from_stored(Bytes::from_static(b"42"), Some(ArtifactKind::Text));
         assert_eq!(a.kind(), ArtifactKind::Text);
-        assert_eq!(Artifact::from_stored(Bytes::from_static(b"42"), None).kind(), ArtifactKind::Json);
+        assert_eq!(
+            Artifact::from_stored(Bytes::from_static(b"42"), None).kind(),
+            ArtifactKind::Json
+        );
     }
 }

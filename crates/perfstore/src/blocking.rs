@@ -96,7 +96,11 @@ impl BlockingTarget {
     }
 
     /// Saves `value` as JSON.
-    pub fn save<T: Serialize + Sync + ?Sized>(&self, key: impl ToKey, value: &T) -> Result<ArtifactMeta> {
+    pub fn save<T: Serialize + Sync + ?Sized>(
+        &self,
+        key: impl ToKey,
+        value: &T,
+    ) -> Result<ArtifactMeta> {
         self.block_on(self.handle.save(key, value))
     }
 

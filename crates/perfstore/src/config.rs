@@ -120,7 +120,7 @@ impl StorageConfig {
         let mut config = Self::default();
         if let Some(mode) = get("PERF_STORAGE_MODE") {
             config.mode = mode.trim().parse().map_err(|e: Error| match e {
-                Error::Config(msg) => Error::Config(format!("PERF_STORAGE_MODE: {msg}")),
+                Error::Config(msg) => Error::Config(format!("--mode / PERF_STORAGE_MODE: {msg}")),
                 other => other,
             })?;
         }
@@ -156,7 +156,9 @@ impl StorageConfig {
         let ns = &self.namespace;
         let valid_ns = !ns.is_empty()
             && ns.len() <= 128
-            && ns.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            && ns
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
         if !valid_ns {
             return Err(Error::Config(format!(
                 "namespace {ns:?} must be 1-128 characters of A-Z a-z 0-9 _ -"
@@ -221,7 +223,10 @@ mod tests {
             ("PERF_CACHE_NAMESPACE", "custom-namespace"),
             ("PERF_LOCAL_STORAGE_PATH", "/custom/path"),
             ("PERF_LOCAL_FSYNC", "true"),
-            ("URL__TARGET_SERVER__CACHE_SERVICE", "http://127.0.0.1:10017"),
+            (
+                "URL__TARGET_SERVER__CACHE_SERVICE",
+                "http://127.0.0.1:10017",
+            ),
             ("AUTH__TARGET_SERVER__CACHE_SERVICE__KEY_NAME", "x-api-key"),
             ("AUTH__TARGET_SERVER__CACHE_SERVICE__KEY_VALUE", "secret"),
         ])
@@ -230,10 +235,15 @@ mod tests {
         assert_eq!(c.namespace, "custom-namespace");
         assert_eq!(c.local_path, PathBuf::from("/custom/path"));
         assert!(c.local.fsync);
-        assert_eq!(c.cache_service_url.as_deref(), Some("http://127.0.0.1:10017"));
+        assert_eq!(
+            c.cache_service_url.as_deref(),
+            Some("http://127.0.0.1:10017")
+        );
         assert_eq!(c.api_key, Some(("x-api-key".into(), "secret".into())));
         assert_eq!(
-            config(&[("PERF_STORAGE_MODE", "cache_service")]).unwrap().mode,
+            config(&[("PERF_STORAGE_MODE", "cache_service")])
+                .unwrap()
+                .mode,
             StorageMode::CacheService
         );
     }
@@ -242,7 +252,13 @@ mod tests {
     fn an_unknown_mode_is_an_error_listing_the_valid_ones() {
         let err = config(&[("PERF_STORAGE_MODE", "invalid_mode")]).unwrap_err();
         let msg = err.to_string();
-        for needle in ["PERF_STORAGE_MODE", "invalid_mode", "local", "memory", "cache_service"] {
+        for needle in [
+            "PERF_STORAGE_MODE",
+            "invalid_mode",
+            "local",
+            "memory",
+            "cache_service",
+        ] {
             assert!(msg.contains(needle), "{msg}");
         }
     }

@@ -69,7 +69,10 @@ pub async fn json_roundtrip(store: &Store) {
         "escapes": "tab\tnewline\nquote\"backslash\\nul\u{0}"
     });
     t.save_json("results/metrics.json", &value).await.unwrap();
-    assert_eq!(t.load_json("results/metrics.json").await.unwrap(), Some(value.clone()));
+    assert_eq!(
+        t.load_json("results/metrics.json").await.unwrap(),
+        Some(value.clone())
+    );
     let order = t.load_json("results/metrics.json").await.unwrap().unwrap();
     let order: Vec<&str> = order["order"]
         .as_object()
@@ -78,7 +81,13 @@ pub async fn json_roundtrip(store: &Store) {
         .map(String::as_str)
         .collect();
     assert_eq!(order, ["z", "a", "m"], "JSON key order is preserved");
-    for scalar in [json!(0), json!("just a string"), json!([]), json!({}), json!(null)] {
+    for scalar in [
+        json!(0),
+        json!("just a string"),
+        json!([]),
+        json!({}),
+        json!(null),
+    ] {
         t.save_json("scalar.json", &scalar).await.unwrap();
         assert_eq!(t.load_json("scalar.json").await.unwrap(), Some(scalar));
     }
@@ -102,16 +111,29 @@ pub async fn typed_roundtrip(store: &Store) {
     assert_eq!(t.load::<Metrics>("m.json").await.unwrap(), Some(m));
     let err = t.load::<Vec<String>>("m.json").await.unwrap_err();
     assert!(matches!(err, Error::NotJson { .. }), "{err}");
-    assert!(err.to_string().contains("s/t/m.json"), "error names the artifact: {err}");
+    assert!(
+        err.to_string().contains("s/t/m.json"),
+        "error names the artifact: {err}"
+    );
 }
 
 /// Text of every kind comes back exactly, including unicode and the empty string.
 pub async fn text_roundtrip(store: &Store) {
     let t = target(store, "s", "t");
-    for text in ["café ☕", "", "# Title\n\n- a\n- b\n", "<html><body>x</body></html>", "  spaces  ", "\r\n"] {
+    for text in [
+        "café ☕",
+        "",
+        "# Title\n\n- a\n- b\n",
+        "<html><body>x</body></html>",
+        "  spaces  ",
+        "\r\n",
+    ] {
         t.save_string("reports/summary.md", text).await.unwrap();
         assert_eq!(
-            t.load_string("reports/summary.md").await.unwrap().as_deref(),
+            t.load_string("reports/summary.md")
+                .await
+                .unwrap()
+                .as_deref(),
             Some(text)
         );
         assert_eq!(
@@ -125,7 +147,12 @@ pub async fn text_roundtrip(store: &Store) {
 pub async fn bytes_roundtrip(store: &Store) {
     let t = target(store, "s", "t");
     let all: Vec<u8> = (0..=255u8).rev().collect();
-    for bytes in [all.clone(), vec![], vec![0xff, 0xfe, 0x00], b"plain".to_vec()] {
+    for bytes in [
+        all.clone(),
+        vec![],
+        vec![0xff, 0xfe, 0x00],
+        b"plain".to_vec(),
+    ] {
         t.save_bytes("bin/blob.bin", bytes.clone()).await.unwrap();
         assert_eq!(
             t.load_bytes("bin/blob.bin").await.unwrap(),
@@ -168,10 +195,17 @@ pub async fn missing_is_none(store: &Store) {
     assert_eq!(t.delete_all().await.unwrap(), 0);
     t.save_string("a/b.txt", "x").await.unwrap();
     assert_eq!(t.load_string("a/c.txt").await.unwrap(), None);
-    assert_eq!(t.load_string("a").await.unwrap(), None, "a folder is not an artifact");
+    assert_eq!(
+        t.load_string("a").await.unwrap(),
+        None,
+        "a folder is not an artifact"
+    );
     assert!(!t.exists("a").await.unwrap());
     assert_eq!(t.load_string("a/b.txt/c").await.unwrap(), None);
-    let err = store.require(&t.artifact("nope").unwrap()).await.unwrap_err();
+    let err = store
+        .require(&t.artifact("nope").unwrap())
+        .await
+        .unwrap_err();
     assert!(err.is_not_found(), "{err}");
 }
 
@@ -185,10 +219,16 @@ pub async fn empty_artifacts_exist(store: &Store) {
     for key in ["empty.txt", "empty.bin", "empty.json"] {
         assert!(t.exists(key).await.unwrap(), "{key} exists");
     }
-    assert_eq!(t.load_string("empty.txt").await.unwrap().as_deref(), Some(""));
+    assert_eq!(
+        t.load_string("empty.txt").await.unwrap().as_deref(),
+        Some("")
+    );
     assert_eq!(t.head("empty.bin").await.unwrap().unwrap().size, 0);
     assert_eq!(t.load_json("empty.json").await.unwrap(), Some(json!({})));
-    assert_eq!(keys(&t.list_keys("").await.unwrap()), ["empty.bin", "empty.json", "empty.txt"]);
+    assert_eq!(
+        keys(&t.list_keys("").await.unwrap()),
+        ["empty.bin", "empty.json", "empty.txt"]
+    );
 }
 
 /// Saving a key again replaces it, also when the kind changes.
@@ -202,10 +242,17 @@ pub async fn save_replaces_across_kinds(store: &Store) {
     assert_eq!(t.load_string(k).await.unwrap().as_deref(), Some("now text"));
     assert!(matches!(t.load_json(k).await, Err(Error::NotJson { .. })));
     t.save_bytes(k, vec![0xff, 0x00]).await.unwrap();
-    assert_eq!(t.load_bytes(k).await.unwrap().as_deref(), Some(&[0xff, 0x00][..]));
+    assert_eq!(
+        t.load_bytes(k).await.unwrap().as_deref(),
+        Some(&[0xff, 0x00][..])
+    );
     t.save_json(k, &json!([1, 2])).await.unwrap();
     assert_eq!(t.load_json(k).await.unwrap(), Some(json!([1, 2])));
-    assert_eq!(keys(&t.list_keys("").await.unwrap()), [k], "one key, one artifact");
+    assert_eq!(
+        keys(&t.list_keys("").await.unwrap()),
+        [k],
+        "one key, one artifact"
+    );
 }
 
 /// `load_string` of a JSON artifact returns its canonical text.
@@ -215,13 +262,18 @@ pub async fn load_string_of_json_returns_its_text(store: &Store) {
     t.save_json("m.json", &value).await.unwrap();
     let text = t.load_string("m.json").await.unwrap().unwrap();
     assert_eq!(text, canonical_json(&value));
-    assert_eq!(text, "{\n    \"b\": [\n        1,\n        2.5\n    ],\n    \"a\": \"\\u00e9\"\n}");
+    assert_eq!(
+        text,
+        "{\n    \"b\": [\n        1,\n        2.5\n    ],\n    \"a\": \"\\u00e9\"\n}"
+    );
 }
 
 /// `load` of text that is not JSON is `Error::NotJson`, naming the artifact.
 pub async fn load_of_non_json_is_a_typed_error(store: &Store) {
     let t = target(store, "s", "t");
-    t.save_string("reports/summary.md", "# not json").await.unwrap();
+    t.save_string("reports/summary.md", "# not json")
+        .await
+        .unwrap();
     let err = t.load_json("reports/summary.md").await.unwrap_err();
     assert!(matches!(err, Error::NotJson { .. }), "{err}");
     assert!(err.to_string().contains("reports/summary.md"), "{err}");
@@ -236,7 +288,11 @@ pub async fn head_reports_size_kind_and_hash(store: &Store) {
     let records = store.capabilities().records_kind;
     let value = json!({"k": 1});
     let cases: Vec<(&str, ArtifactKind, Vec<u8>)> = vec![
-        ("j.json", ArtifactKind::Json, canonical_json(&value).into_bytes()),
+        (
+            "j.json",
+            ArtifactKind::Json,
+            canonical_json(&value).into_bytes(),
+        ),
         ("t.txt", ArtifactKind::Text, "héllo".as_bytes().to_vec()),
         ("b.bin", ArtifactKind::Binary, vec![0, 159, 146, 150]),
         ("u.bin", ArtifactKind::Binary, b"utf8 bytes".to_vec()),
@@ -249,10 +305,18 @@ pub async fn head_reports_size_kind_and_hash(store: &Store) {
         let head = t.head(key).await.unwrap().unwrap();
         assert_eq!(head.size, bytes.len() as u64, "{key}");
         assert_eq!(head.hash, ContentHash::of(&bytes), "{key}");
-        let expected = if records { saved_kind } else { ArtifactKind::infer(&bytes) };
+        let expected = if records {
+            saved_kind
+        } else {
+            ArtifactKind::infer(&bytes)
+        };
         assert_eq!(head.kind, expected, "{key}");
         let loaded = t.load_bytes(key).await.unwrap().unwrap();
-        assert_eq!(ContentHash::of(&loaded), head.hash, "{key}: hash of the loaded bytes");
+        assert_eq!(
+            ContentHash::of(&loaded),
+            head.hash,
+            "{key}: hash of the loaded bytes"
+        );
     }
 }
 
@@ -285,7 +349,13 @@ pub async fn list_keys_is_exact_and_sorted(store: &Store) {
 /// Prefix matching is by string prefix: `results/` never matches `results_old/…`.
 pub async fn list_keys_prefix_is_a_string_prefix(store: &Store) {
     let t = target(store, "s", "t");
-    for key in ["results/a.json", "results/deep/b.json", "results_old/a.json", "reports/c.md", "res"] {
+    for key in [
+        "results/a.json",
+        "results/deep/b.json",
+        "results_old/a.json",
+        "reports/c.md",
+        "res",
+    ] {
         t.save_string(key, "x").await.unwrap();
     }
     assert_eq!(
@@ -294,14 +364,27 @@ pub async fn list_keys_prefix_is_a_string_prefix(store: &Store) {
     );
     assert_eq!(
         keys(&t.list_keys("results").await.unwrap()),
-        ["results/a.json", "results/deep/b.json", "results_old/a.json"]
+        [
+            "results/a.json",
+            "results/deep/b.json",
+            "results_old/a.json"
+        ]
     );
-    assert_eq!(keys(&t.list_keys("results/deep/").await.unwrap()), ["results/deep/b.json"]);
-    assert_eq!(keys(&t.list_keys("results/de").await.unwrap()), ["results/deep/b.json"]);
+    assert_eq!(
+        keys(&t.list_keys("results/deep/").await.unwrap()),
+        ["results/deep/b.json"]
+    );
+    assert_eq!(
+        keys(&t.list_keys("results/de").await.unwrap()),
+        ["results/deep/b.json"]
+    );
     assert_eq!(keys(&t.list_keys("re").await.unwrap()).len(), 5);
     assert!(t.list_keys("nothing/").await.unwrap().is_empty());
     assert!(matches!(t.list_keys("../").await, Ok(v) if v.is_empty()));
-    assert!(matches!(t.list_keys("a b").await, Err(Error::InvalidName(_))));
+    assert!(matches!(
+        t.list_keys("a b").await,
+        Err(Error::InvalidName(_))
+    ));
 }
 
 /// Target `t` never sees target `t2`'s keys (the original memory backend leaked them), and
@@ -310,21 +393,46 @@ pub async fn targets_and_sessions_are_isolated(store: &Store) {
     let t = target(store, "s", "t");
     let t2 = target(store, "s", "t2");
     let other_session = target(store, "s2", "t");
-    t.save_json("data.json", &json!({"who": "t"})).await.unwrap();
-    t2.save_json("data.json", &json!({"who": "t2"})).await.unwrap();
+    t.save_json("data.json", &json!({"who": "t"}))
+        .await
+        .unwrap();
+    t2.save_json("data.json", &json!({"who": "t2"}))
+        .await
+        .unwrap();
     t2.save_string("only-t2.txt", "x").await.unwrap();
-    other_session.save_json("data.json", &json!({"who": "s2/t"})).await.unwrap();
+    other_session
+        .save_json("data.json", &json!({"who": "s2/t"}))
+        .await
+        .unwrap();
     assert_eq!(keys(&t.list_keys("").await.unwrap()), ["data.json"]);
-    assert_eq!(keys(&t2.list_keys("").await.unwrap()), ["data.json", "only-t2.txt"]);
-    assert_eq!(t.load_json("data.json").await.unwrap(), Some(json!({"who": "t"})));
-    assert_eq!(other_session.load_json("data.json").await.unwrap(), Some(json!({"who": "s2/t"})));
+    assert_eq!(
+        keys(&t2.list_keys("").await.unwrap()),
+        ["data.json", "only-t2.txt"]
+    );
+    assert_eq!(
+        t.load_json("data.json").await.unwrap(),
+        Some(json!({"who": "t"}))
+    );
+    assert_eq!(
+        other_session.load_json("data.json").await.unwrap(),
+        Some(json!({"who": "s2/t"}))
+    );
     assert_eq!(t.load_string("only-t2.txt").await.unwrap(), None);
     assert_eq!(t.delete_all().await.unwrap(), 1);
-    assert_eq!(t2.load_json("data.json").await.unwrap(), Some(json!({"who": "t2"})));
-    assert_eq!(other_session.load_json("data.json").await.unwrap(), Some(json!({"who": "s2/t"})));
+    assert_eq!(
+        t2.load_json("data.json").await.unwrap(),
+        Some(json!({"who": "t2"}))
+    );
+    assert_eq!(
+        other_session.load_json("data.json").await.unwrap(),
+        Some(json!({"who": "s2/t"}))
+    );
     // A handle on another session is just another handle.
     let baseline = t2.in_session("s2").unwrap().sibling("t").unwrap();
-    assert_eq!(baseline.load_json("data.json").await.unwrap(), Some(json!({"who": "s2/t"})));
+    assert_eq!(
+        baseline.load_json("data.json").await.unwrap(),
+        Some(json!({"who": "s2/t"}))
+    );
 }
 
 /// `delete` removes exactly one artifact.
@@ -334,8 +442,14 @@ pub async fn delete_removes_one_artifact(store: &Store) {
     t.save_string("a/2.txt", "2").await.unwrap();
     assert!(t.delete("a/1.txt").await.unwrap());
     assert!(!t.exists("a/1.txt").await.unwrap());
-    assert!(!t.delete("a/1.txt").await.unwrap(), "a second delete finds nothing");
-    assert_eq!(t.load_string("a/2.txt").await.unwrap().as_deref(), Some("2"));
+    assert!(
+        !t.delete("a/1.txt").await.unwrap(),
+        "a second delete finds nothing"
+    );
+    assert_eq!(
+        t.load_string("a/2.txt").await.unwrap().as_deref(),
+        Some("2")
+    );
 }
 
 /// `delete_target` removes the target and everything in it, and nothing else.
@@ -349,9 +463,15 @@ pub async fn delete_target_removes_everything_in_it(store: &Store) {
     assert_eq!(t.delete_all().await.unwrap(), 3);
     assert!(t.list_keys("").await.unwrap().is_empty());
     assert!(!t.exists("deep/er/b.txt").await.unwrap());
-    let targets = store.list_targets(&SessionName::new("s").unwrap()).await.unwrap();
+    let targets = store
+        .list_targets(&SessionName::new("s").unwrap())
+        .await
+        .unwrap();
     assert_eq!(targets, [TargetName::new("keep").unwrap()]);
-    assert_eq!(keep.load_string("a.json").await.unwrap().as_deref(), Some("kept"));
+    assert_eq!(
+        keep.load_string("a.json").await.unwrap().as_deref(),
+        Some("kept")
+    );
     assert_eq!(t.delete_all().await.unwrap(), 0);
     // The target can be used again afterwards.
     t.save_string("again.txt", "y").await.unwrap();
@@ -364,11 +484,20 @@ pub async fn list_sessions_and_targets(store: &Store) {
     let s = |n: &str| SessionName::new(n).unwrap();
     let tn = |n: &str| TargetName::new(n).unwrap();
     for (session, tgt) in [("s2", "b"), ("s1", "z"), ("s1", "a"), ("s2", "a-b")] {
-        target(store, session, tgt).save_string("k", "v").await.unwrap();
+        target(store, session, tgt)
+            .save_string("k", "v")
+            .await
+            .unwrap();
     }
     assert_eq!(store.list_sessions().await.unwrap(), [s("s1"), s("s2")]);
-    assert_eq!(store.list_targets(&s("s1")).await.unwrap(), [tn("a"), tn("z")]);
-    assert_eq!(store.list_targets(&s("s2")).await.unwrap(), [tn("a-b"), tn("b")]);
+    assert_eq!(
+        store.list_targets(&s("s1")).await.unwrap(),
+        [tn("a"), tn("z")]
+    );
+    assert_eq!(
+        store.list_targets(&s("s2")).await.unwrap(),
+        [tn("a-b"), tn("b")]
+    );
     assert!(store.list_targets(&s("nope")).await.unwrap().is_empty());
     // Deleting a target's last artifact drops the target; the last target drops the session.
     assert!(target(store, "s1", "z").delete("k").await.unwrap());
@@ -388,7 +517,10 @@ pub async fn file_and_folder_keys(store: &Store) {
     if store.capabilities().file_and_folder_keys {
         as_file.unwrap();
         as_folder.unwrap();
-        assert_eq!(keys(&t.list_keys("").await.unwrap()), ["a", "a/b", "x", "x/y"]);
+        assert_eq!(
+            keys(&t.list_keys("").await.unwrap()),
+            ["a", "a/b", "x", "x/y"]
+        );
         assert_eq!(t.load_string("a").await.unwrap().as_deref(), Some("parent"));
     } else {
         for result in [as_file, as_folder] {
@@ -397,7 +529,10 @@ pub async fn file_and_folder_keys(store: &Store) {
         }
         assert_eq!(keys(&t.list_keys("").await.unwrap()), ["a/b", "x"]);
     }
-    assert_eq!(t.load_string("a/b").await.unwrap().as_deref(), Some("child"));
+    assert_eq!(
+        t.load_string("a/b").await.unwrap().as_deref(),
+        Some("child")
+    );
     assert_eq!(t.load_string("x").await.unwrap().as_deref(), Some("file"));
 }
 
@@ -409,7 +544,9 @@ pub async fn concurrent_writers_of_distinct_keys_all_land(store: &Store) {
             let t = t.clone();
             tokio::spawn(async move {
                 let key = format!("results/worker-{i:02}/metrics.json");
-                t.save_json(key.as_str(), &json!({"worker": i})).await.unwrap();
+                t.save_json(key.as_str(), &json!({"worker": i}))
+                    .await
+                    .unwrap();
             })
         })
         .collect();
@@ -420,7 +557,10 @@ pub async fn concurrent_writers_of_distinct_keys_all_land(store: &Store) {
     assert_eq!(listed.len(), 16);
     for i in 0..16 {
         let key = format!("results/worker-{i:02}/metrics.json");
-        assert_eq!(t.load_json(key.as_str()).await.unwrap(), Some(json!({"worker": i})));
+        assert_eq!(
+            t.load_json(key.as_str()).await.unwrap(),
+            Some(json!({"worker": i}))
+        );
     }
 }
 
@@ -442,7 +582,10 @@ pub async fn concurrent_writers_of_one_key_leave_one_intact_value(store: &Store)
             for _ in 0..50 {
                 if let Some(bytes) = t.load_bytes("shared.bin").await.unwrap() {
                     assert_eq!(bytes.len(), 256 * 1024, "a reader saw a partial artifact");
-                    assert!(bytes.iter().all(|b| *b == bytes[0]), "a reader saw a torn artifact");
+                    assert!(
+                        bytes.iter().all(|b| *b == bytes[0]),
+                        "a reader saw a torn artifact"
+                    );
                     seen.insert(bytes[0]);
                 }
                 tokio::task::yield_now().await;
@@ -456,6 +599,13 @@ pub async fn concurrent_writers_of_one_key_leave_one_intact_value(store: &Store)
     reader.await.unwrap();
     let last = t.load_bytes("shared.bin").await.unwrap().unwrap();
     assert_eq!(last.len(), 256 * 1024);
-    assert!(last[0] < 16 && last.iter().all(|b| *b == last[0]), "the final value is one writer's, whole");
-    assert_eq!(keys(&t.list_keys("").await.unwrap()), ["shared.bin"], "no temp files are listed");
+    assert!(
+        last[0] < 16 && last.iter().all(|b| *b == last[0]),
+        "the final value is one writer's, whole"
+    );
+    assert_eq!(
+        keys(&t.list_keys("").await.unwrap()),
+        ["shared.bin"],
+        "no temp files are listed"
+    );
 }

@@ -53,3 +53,8 @@ pub use names::{
     ArtifactPath, Key, KeyPrefix, NameError, SessionName, TargetName, TargetPath, ToKey,
 };
 pub use storage::{Capabilities, Storage, StorageExt, Store, TargetHandle};
+
+/// The README's examples, compiled and run as doc tests.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -44,7 +44,9 @@ impl MemoryStorage {
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, BTreeMap<SessionName, Session>> {
-        self.sessions.write().unwrap_or_else(PoisonError::into_inner)
+        self.sessions
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -53,7 +55,10 @@ impl MemoryStorage {
 fn conflicting_key<'a>(target: &'a Target, key: &Key) -> Option<&'a Key> {
     let below = format!("{key}/");
     if let Some((other, _)) = target
-        .range::<str, _>((std::ops::Bound::Excluded(below.as_str()), std::ops::Bound::Unbounded))
+        .range::<str, _>((
+            std::ops::Bound::Excluded(below.as_str()),
+            std::ops::Bound::Unbounded,
+        ))
         .next()
         .filter(|(k, _)| k.as_str().starts_with(&below))
     {
@@ -148,10 +153,13 @@ impl Storage for MemoryStorage {
             .get(&target.session)
             .and_then(|s| s.get(&target.target))
             .map(|t| {
-                t.range::<str, _>((std::ops::Bound::Included(prefix.as_str()), std::ops::Bound::Unbounded))
-                    .take_while(|(k, _)| prefix.matches(k))
-                    .map(|(k, _)| k.clone())
-                    .collect()
+                t.range::<str, _>((
+                    std::ops::Bound::Included(prefix.as_str()),
+                    std::ops::Bound::Unbounded,
+                ))
+                .take_while(|(k, _)| prefix.matches(k))
+                .map(|(k, _)| k.clone())
+                .collect()
             })
             .unwrap_or_default())
     }
@@ -210,7 +218,10 @@ mod tests {
         t.insert(Key::new("x").unwrap(), stored);
         let k = |s: &str| Key::new(s).unwrap();
         assert_eq!(conflicting_key(&t, &k("a")).map(Key::as_str), Some("a/b/c"));
-        assert_eq!(conflicting_key(&t, &k("a/b")).map(Key::as_str), Some("a/b/c"));
+        assert_eq!(
+            conflicting_key(&t, &k("a/b")).map(Key::as_str),
+            Some("a/b/c")
+        );
         assert_eq!(conflicting_key(&t, &k("x/y")).map(Key::as_str), Some("x"));
         assert_eq!(conflicting_key(&t, &k("a.b")), None);
         assert_eq!(conflicting_key(&t, &k("a/bc")), None);

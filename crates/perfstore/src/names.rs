@@ -68,7 +68,9 @@ pub enum NameError {
         max: usize,
     },
     /// The value contains a character outside the allowed set.
-    #[error("invalid {kind} {value:?}: character {character:?} at position {position} is not allowed (allowed: {allowed})")]
+    #[error(
+        "invalid {kind} {value:?}: character {character:?} at position {position} is not allowed (allowed: {allowed})"
+    )]
     InvalidChar {
         /// Which kind of name.
         kind: NameKind,
@@ -201,7 +203,7 @@ macro_rules! string_newtype {
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
+                f.pad(&self.0)
             }
         }
 
@@ -467,7 +469,10 @@ impl TargetPath {
 
     /// Validates both names.
     pub fn parse(session: &str, target: &str) -> Result<Self, NameError> {
-        Ok(Self::new(SessionName::new(session)?, TargetName::new(target)?))
+        Ok(Self::new(
+            SessionName::new(session)?,
+            TargetName::new(target)?,
+        ))
     }
 
     /// The artifact `key` of this target.
@@ -572,13 +577,27 @@ mod tests {
     fn names_reject_hostile_input_naming_the_problem() {
         let err = SessionName::new("a/b").unwrap_err();
         assert!(
-            matches!(err, NameError::InvalidChar { character: '/', position: 1, .. }),
+            matches!(
+                err,
+                NameError::InvalidChar {
+                    character: '/',
+                    position: 1,
+                    ..
+                }
+            ),
             "{err}"
         );
         assert!(err.to_string().contains("'/'"), "{err}");
         let err = SessionName::new("x".repeat(101)).unwrap_err();
         assert!(
-            matches!(err, NameError::TooLong { len: 101, max: 100, .. }),
+            matches!(
+                err,
+                NameError::TooLong {
+                    len: 101,
+                    max: 100,
+                    ..
+                }
+            ),
             "{err}"
         );
         assert!(matches!(
@@ -637,7 +656,11 @@ mod tests {
         }
         assert!(matches!(
             Key::new("k".repeat(257)).unwrap_err(),
-            NameError::TooLong { len: 257, max: 256, .. }
+            NameError::TooLong {
+                len: 257,
+                max: 256,
+                ..
+            }
         ));
         assert!(matches!(Key::new("").unwrap_err(), NameError::Empty { .. }));
     }

@@ -160,7 +160,9 @@ pub trait StorageExt: Storage {
 
     /// The artifact at `path`, or [`Error::NotFound`].
     async fn require(&self, path: &ArtifactPath) -> Result<Artifact> {
-        self.get(path).await?.ok_or_else(|| Error::NotFound { path: path.clone() })
+        self.get(path)
+            .await?
+            .ok_or_else(|| Error::NotFound { path: path.clone() })
     }
 }
 
@@ -329,7 +331,11 @@ impl TargetHandle {
     }
 
     /// Saves bytes.
-    pub async fn save_bytes(&self, key: impl ToKey, bytes: impl Into<Bytes>) -> Result<ArtifactMeta> {
+    pub async fn save_bytes(
+        &self,
+        key: impl ToKey,
+        bytes: impl Into<Bytes>,
+    ) -> Result<ArtifactMeta> {
         self.store
             .save_bytes(&self.artifact(key)?, bytes.into())
             .await

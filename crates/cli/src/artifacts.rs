@@ -1,0 +1,251 @@
+//! The artifact commands: `put`, `get`, `head`, `ls`, `rm`.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use perfstore::{
+    Artifact, ArtifactMeta, ArtifactPath, Key, KeyPrefix, SessionName, Store, TargetPath,
+};
+use serde_json::json;
+
+use crate::failure::Failure;
+
+/// Output format of `head` and `ls`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// Machine-readable JSON.
+    Json,
+}
+
+/// `<session> <target> <key>`.
+#[derive(Debug, Args)]
+pub struct PathArgs {
+    /// Session name.
+    pub session: String,
+    /// Target name.
+    pub target: String,
+    /// Key, e.g. results/metrics.json.
+    pub key: String,
+}
+
+impl PathArgs {
+    fn parse(&self) -> Result<ArtifactPath, Failure> {
+        Ok(ArtifactPath::parse(&self.session, &self.target, &self.key)?)
+    }
+}
+
+/// Arguments of `put`.
+#[derive(Debug, Args)]
+pub struct PutArgs {
+    #[command(flatten)]
+    pub path: PathArgs,
+    /// File to store; `-` or nothing reads stdin.
+    pub file: Option<PathBuf>,
+    /// Store as JSON (validated; stored in canonical form).
+    #[arg(long, conflicts_with = "text")]
+    pub json: bool,
+    /// Store as text (must be UTF-8).
+    #[arg(long)]
+    pub text: bool,
+}
+
+/// Arguments of `head`.
+#[derive(Debug, Args)]
+pub struct HeadArgs {
+    #[command(flatten)]
+    pub path: PathArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// Arguments of `ls`.
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// List the targets of this session.
+    pub session: Option<String>,
+    /// List the keys of this target.
+    pub target: Option<String>,
+    /// Only keys starting with this prefix (string prefix: `results/` excludes `results_old/`).
+    pub prefix: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// Arguments of `rm`.
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// Session name.
+    pub session: String,
+    /// Target name.
+    pub target: String,
+    /// Key to delete.
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub key: Option<String>,
+    /// Delete the whole target and everything in it.
+    #[arg(long)]
+    pub all: bool,
+}
+
+fn read_input(file: Option<&PathBuf>) -> Result<Vec<u8>, Failure> {
+    let mut bytes = Vec::new();
+    match file {
+        Some(path) if path.as_os_str() != "-" => {
+            bytes = std::fs::read(path).map_err(|e| {
+                let msg = format!("cannot read {}: {e}", path.display());
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    Failure::not_found(msg)
+                } else {
+                    Failure::other(msg)
+                }
+            })?;
+        }
+        _ => {
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .map_err(|e| Failure::other(format!("cannot read stdin: {e}")))?;
+        }
+    }
+    Ok(bytes)
+}
+
+/// `put`: without a flag, UTF-8 input is stored as text and anything else as binary, byte for byte.
+pub async fn put(store: &Store, args: &PutArgs) -> Result<(), Failure> {
+    let path = args.path.parse()?;
+    let bytes = read_input(args.file.as_ref())?;
+    let artifact = if args.json {
+        Artifact::json_from_slice(&bytes)
+            .map_err(|e| Failure::invalid(format!("input is not valid JSON: {e}")))?
+    } else {
+        match String::from_utf8(bytes) {
+            Ok(text) => Artifact::text(text),
+            Err(_) if args.text => {
+                return Err(Failure::invalid(
+                    "input is not UTF-8 text (drop --text to store bytes)",
+                ));
+            }
+            Err(e) => Artifact::binary(e.into_bytes()),
+        }
+    };
+    store.put(&path, artifact).await?;
+    Ok(())
+}
+
+/// `get`: the stored bytes, unchanged, on stdout.
+pub async fn get(store: &Store, args: &PathArgs) -> Result<(), Failure> {
+    let path = args.parse()?;
+    let artifact = store
+        .get(&path)
+        .await?
+        .ok_or_else(|| Failure::not_found(format!("artifact {path} not found")))?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(artifact.bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::other(format!("cannot write to stdout: {e}")))
+}
+
+fn meta_json(path: &ArtifactPath, meta: &ArtifactMeta) -> serde_json::Value {
+    json!({
+        "session": path.session(),
+        "target": path.target_name(),
+        "key": path.key,
+        "size": meta.size,
+        "kind": meta.kind,
+        "hash": meta.hash,
+    })
+}
+
+fn print_json(value: &serde_json::Value) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(value).map_err(Failure::other)?;
+    println!("{text}");
+    Ok(())
+}
+
+/// `head`: size, kind and hash.
+pub async fn head(store: &Store, args: &HeadArgs) -> Result<(), Failure> {
+    let path = args.path.parse()?;
+    let meta = store
+        .head(&path)
+        .await?
+        .ok_or_else(|| Failure::not_found(format!("artifact {path} not found")))?;
+    match args.format {
+        Format::Json => print_json(&meta_json(&path, &meta)),
+        Format::Text => {
+            println!(
+                "key:  {path}\nsize: {}\nkind: {}\nhash: {}",
+                meta.size, meta.kind, meta.hash
+            );
+            Ok(())
+        }
+    }
+}
+
+/// `ls`: sessions, targets of a session, or keys of a target.
+pub async fn ls(store: &Store, args: &LsArgs) -> Result<(), Failure> {
+    let names: Vec<String> = match (&args.session, &args.target) {
+        (None, _) => store
+            .list_sessions()
+            .await?
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        (Some(session), None) => {
+            let session = SessionName::new(session.as_str())?;
+            store
+                .list_targets(&session)
+                .await?
+                .into_iter()
+                .map(String::from)
+                .collect()
+        }
+        (Some(session), Some(target)) => {
+            let target = TargetPath::parse(session, target)?;
+            let prefix = KeyPrefix::new(args.prefix.clone().unwrap_or_default())?;
+            store
+                .list_keys(&target, &prefix)
+                .await?
+                .into_iter()
+                .map(Key::into_string)
+                .collect()
+        }
+    };
+    match args.format {
+        Format::Json => print_json(&json!(names)),
+        Format::Text => {
+            let mut out = std::io::stdout().lock();
+            for name in names {
+                writeln!(out, "{name}")
+                    .map_err(|e| Failure::other(format!("cannot write to stdout: {e}")))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `rm`: one artifact, or the whole target with `--all`. Deleting nothing is "not found".
+pub async fn rm(store: &Store, args: &RmArgs) -> Result<(), Failure> {
+    let target = TargetPath::parse(&args.session, &args.target)?;
+    match &args.key {
+        Some(key) => {
+            let path = target.artifact(Key::new(key.as_str())?);
+            if !store.delete(&path).await? {
+                return Err(Failure::not_found(format!("artifact {path} not found")));
+            }
+        }
+        None => {
+            let deleted = store.delete_target(&target).await?;
+            if deleted == 0 {
+                return Err(Failure::not_found(format!(
+                    "target {target} has no artifacts"
+                )));
+            }
+            eprintln!("deleted {deleted} artifacts of {target}");
+        }
+    }
+    Ok(())
+}

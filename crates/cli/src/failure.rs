@@ -1,0 +1,95 @@
+//! How a command fails: an exit code and one line on stderr.
+
+use std::fmt::Display;
+use std::process::ExitCode;
+
+/// Exit code for invalid input: usage, names, keys, JSON, configuration.
+pub const EXIT_INVALID_INPUT: u8 = 2;
+/// Exit code for something that does not exist.
+pub const EXIT_NOT_FOUND: u8 = 3;
+/// Exit code for everything else.
+pub const EXIT_OTHER: u8 = 1;
+
+/// A failed command.
+#[derive(Debug)]
+pub struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl Failure {
+    /// Invalid input (exit 2).
+    pub fn invalid(message: impl Display) -> Self {
+        Self {
+            code: EXIT_INVALID_INPUT,
+            message: message.to_string(),
+        }
+    }
+
+    /// Not found (exit 3).
+    pub fn not_found(message: impl Display) -> Self {
+        Self {
+            code: EXIT_NOT_FOUND,
+            message: message.to_string(),
+        }
+    }
+
+    /// Anything else (exit 1).
+    pub fn other(message: impl Display) -> Self {
+        Self {
+            code: EXIT_OTHER,
+            message: message.to_string(),
+        }
+    }
+
+    /// Prints the one-line message and returns the exit code.
+    pub fn report(self) -> ExitCode {
+        let line = self.message.lines().collect::<Vec<_>>().join(" ");
+        eprintln!("perfstore: {line}");
+        ExitCode::from(self.code)
+    }
+}
+
+impl From<perfstore::Error> for Failure {
+    fn from(e: perfstore::Error) -> Self {
+        if e.is_invalid_input() {
+            Failure::invalid(e)
+        } else if e.is_not_found() {
+            Failure::not_found(e)
+        } else {
+            Failure::other(e)
+        }
+    }
+}
+
+impl From<perfstore::NameError> for Failure {
+    fn from(e: perfstore::NameError) -> Self {
+        Failure::invalid(e)
+    }
+}
+
+/// Help and version go to stdout with exit 0; usage errors are one line with exit 2.
+pub fn clap_exit(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                ExitCode::from(EXIT_INVALID_INPUT)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        _ => {
+            let rendered = e.render().to_string();
+            let first = rendered
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid usage")
+                .trim_start_matches("error: ");
+            Failure::invalid(format!("{first} (see 'perfstore --help')")).report()
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! `perfstore`: store, inspect and serve performance-analysis artifacts.
+//!
+//! Exit codes: 0 ok; 2 invalid input (usage, bad name or key, bad JSON with `--json`, bad
+//! configuration); 3 not found; 1 anything else. Every error is one line on stderr.
+
+mod artifacts;
+mod failure;
+mod quickstart;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use perfstore::{StorageConfig, Store};
+
+use crate::failure::Failure;
+
+/// Store, inspect and serve performance-analysis artifacts (session → target → key).
+#[derive(Debug, Parser)]
+#[command(name = "perfstore", version, about)]
+struct Cli {
+    /// Backend: local, memory or cache_service [env: PERF_STORAGE_MODE, default: local]
+    #[arg(long, global = true, value_name = "MODE")]
+    mode: Option<String>,
+    /// Root of the local backend [env: PERF_LOCAL_STORAGE_PATH, default: ./perf_results]
+    #[arg(long, global = true, value_name = "DIR")]
+    path: Option<String>,
+    /// Cache-service namespace [env: PERF_CACHE_NAMESPACE, default: perf-results]
+    #[arg(long, global = true, value_name = "NS")]
+    namespace: Option<String>,
+    /// Cache-service URL [env: URL__TARGET_SERVER__CACHE_SERVICE]
+    #[arg(long, global = true, value_name = "URL")]
+    url: Option<String>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Store an artifact from FILE or stdin.
+    Put(artifacts::PutArgs),
+    /// Write an artifact's bytes to stdout.
+    Get(artifacts::PathArgs),
+    /// Show an artifact's size, kind and content hash.
+    Head(artifacts::HeadArgs),
+    /// List sessions, the targets of a session, or the keys of a target.
+    Ls(artifacts::LsArgs),
+    /// Delete an artifact, or a whole target with --all.
+    Rm(artifacts::RmArgs),
+    /// Store a small sample session and print it back (a tour of what perfstore does).
+    Quickstart(quickstart::QuickstartArgs),
+    /// Run the cache service (wire-compatible with the MGraph-AI Cache Service).
+    Serve(cache_service::cli::ServeArgs),
+}
+
+impl Cli {
+    /// The storage configuration: flags first, then the environment, then defaults.
+    fn storage_config(&self) -> Result<StorageConfig, Failure> {
+        let flag = |name: &str| match name {
+            "PERF_STORAGE_MODE" => self.mode.clone(),
+            "PERF_LOCAL_STORAGE_PATH" => self.path.clone(),
+            "PERF_CACHE_NAMESPACE" => self.namespace.clone(),
+            "URL__TARGET_SERVER__CACHE_SERVICE" => self.url.clone(),
+            _ => None,
+        };
+        StorageConfig::from_lookup(|name| flag(name).or_else(|| std::env::var(name).ok()))
+            .map_err(Failure::from)
+    }
+
+    fn open(&self) -> Result<Store, Failure> {
+        self.storage_config()?.open().map_err(Failure::from)
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    match &cli.command {
+        Command::Put(args) => artifacts::put(&cli.open()?, args).await,
+        Command::Get(args) => artifacts::get(&cli.open()?, args).await,
+        Command::Head(args) => artifacts::head(&cli.open()?, args).await,
+        Command::Ls(args) => artifacts::ls(&cli.open()?, args).await,
+        Command::Rm(args) => artifacts::rm(&cli.open()?, args).await,
+        Command::Quickstart(args) => {
+            let config = cli.storage_config()?;
+            quickstart::run(&config, args).await
+        }
+        Command::Serve(args) => args.clone().run().await.map_err(Failure::other),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return failure::clap_exit(e),
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return Failure::other(e).report(),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure.report(),
+    }
+}

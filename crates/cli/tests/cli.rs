@@ -1,0 +1,358 @@
+//! The `perfstore` binary, run for real against temp folders.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+/// Runs `perfstore` in `cwd` with a clean storage environment and optional stdin.
+fn perfstore(cwd: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_perfstore"));
+    cmd.args(args)
+        .current_dir(cwd)
+        .env_remove("PERF_STORAGE_MODE")
+        .env_remove("PERF_LOCAL_STORAGE_PATH")
+        .env_remove("PERF_CACHE_NAMESPACE")
+        .env_remove("URL__TARGET_SERVER__CACHE_SERVICE")
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn perfstore");
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input).unwrap();
+    }
+    child.wait_with_output().expect("wait for perfstore")
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().expect("exit code")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8(out.stderr.clone()).unwrap()
+}
+
+/// Every file below `dir`, relative, sorted.
+fn files_below(dir: &Path) -> Vec<String> {
+    let mut files: Vec<String> = walk(dir)
+        .into_iter()
+        .map(|p| p.strip_prefix(dir).unwrap().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    files
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[test]
+fn put_get_roundtrip_from_stdin_and_file_on_the_default_local_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = perfstore(
+        dir.path(),
+        &["put", "s1", "t1", "reports/summary.md"],
+        Some("# café\n".as_bytes()),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // The default backend is local disk at ./perf_results, in the original layout.
+    let file = dir
+        .path()
+        .join("perf_results/sessions/s1/targets/t1/reports/summary.md");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "# café\n");
+
+    let input = dir.path().join("blob.bin");
+    std::fs::write(&input, [0u8, 255, 1, 254]).unwrap();
+    let out = perfstore(
+        dir.path(),
+        &["put", "s1", "t1", "bin/blob.bin", input.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = perfstore(dir.path(), &["get", "s1", "t1", "bin/blob.bin"], None);
+    assert_eq!(code(&out), 0);
+    assert_eq!(out.stdout, [0u8, 255, 1, 254]);
+
+    let out = perfstore(dir.path(), &["get", "s1", "t1", "reports/summary.md"], None);
+    assert_eq!(stdout(&out), "# café\n");
+}
+
+#[test]
+fn put_json_validates_and_stores_canonical_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = perfstore(
+        dir.path(),
+        &["put", "s", "t", "m.json", "-", "--json"],
+        Some(br#"{"b":1,"a":[1.5e-7]}"#),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = perfstore(dir.path(), &["get", "s", "t", "m.json"], None);
+    assert_eq!(
+        stdout(&out),
+        "{\n    \"b\": 1,\n    \"a\": [\n        1.5e-07\n    ]\n}"
+    );
+
+    let out = perfstore(
+        dir.path(),
+        &["put", "s", "t", "bad.json", "--json"],
+        Some(b"{nope"),
+    );
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("not valid JSON"), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).lines().count(),
+        1,
+        "one line: {}",
+        stderr(&out)
+    );
+    let out = perfstore(
+        dir.path(),
+        &["put", "s", "t", "bad.txt", "--text"],
+        Some(&[0xff, 0xfe]),
+    );
+    assert_eq!(code(&out), 2);
+    let out = perfstore(dir.path(), &["get", "s", "t", "bad.json"], None);
+    assert_eq!(code(&out), 3, "nothing was stored for invalid input");
+}
+
+#[test]
+fn head_reports_size_kind_hash_as_text_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    perfstore(dir.path(), &["put", "s", "t", "r.md"], Some(b"hello"));
+    let out = perfstore(
+        dir.path(),
+        &["head", "s", "t", "r.md", "--format", "json"],
+        None,
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["size"], 5);
+    assert_eq!(v["kind"], "text");
+    // sha256("hello")[..16]
+    assert_eq!(v["hash"], "2cf24dba5fb0a30e");
+    assert_eq!(v["key"], "r.md");
+    let out = perfstore(dir.path(), &["head", "s", "t", "r.md"], None);
+    assert!(
+        stdout(&out).contains("hash: 2cf24dba5fb0a30e"),
+        "{}",
+        stdout(&out)
+    );
+    let out = perfstore(dir.path(), &["head", "s", "t", "missing"], None);
+    assert_eq!(code(&out), 3);
+}
+
+#[test]
+fn ls_lists_sessions_targets_and_keys_with_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    for (s, t, k) in [
+        ("s2", "b", "results/a.json"),
+        ("s1", "a", "results/a.json"),
+        ("s1", "a", "results_old/a.json"),
+        ("s1", "a", "reports/c.md"),
+        ("s1", "c", "x"),
+    ] {
+        assert_eq!(
+            code(&perfstore(dir.path(), &["put", s, t, k], Some(b"x"))),
+            0
+        );
+    }
+    assert_eq!(stdout(&perfstore(dir.path(), &["ls"], None)), "s1\ns2\n");
+    assert_eq!(
+        stdout(&perfstore(dir.path(), &["ls", "s1"], None)),
+        "a\nc\n"
+    );
+    assert_eq!(
+        stdout(&perfstore(dir.path(), &["ls", "s1", "a"], None)),
+        "reports/c.md\nresults/a.json\nresults_old/a.json\n"
+    );
+    assert_eq!(
+        stdout(&perfstore(dir.path(), &["ls", "s1", "a", "results/"], None)),
+        "results/a.json\n"
+    );
+    let json: Value = serde_json::from_str(&stdout(&perfstore(
+        dir.path(),
+        &["ls", "s1", "--format", "json"],
+        None,
+    )))
+    .unwrap();
+    assert_eq!(json, serde_json::json!(["a", "c"]));
+    assert_eq!(stdout(&perfstore(dir.path(), &["ls", "nope"], None)), "");
+}
+
+#[test]
+fn rm_deletes_one_artifact_or_a_whole_target() {
+    let dir = tempfile::tempdir().unwrap();
+    for k in ["a", "b/c", "d/e/f"] {
+        perfstore(dir.path(), &["put", "s", "t", k], Some(b"x"));
+    }
+    perfstore(dir.path(), &["put", "s", "keep", "a"], Some(b"x"));
+    assert_eq!(
+        code(&perfstore(dir.path(), &["rm", "s", "t", "a"], None)),
+        0
+    );
+    assert_eq!(
+        code(&perfstore(dir.path(), &["rm", "s", "t", "a"], None)),
+        3
+    );
+    assert_eq!(
+        stdout(&perfstore(dir.path(), &["ls", "s", "t"], None)),
+        "b/c\nd/e/f\n"
+    );
+    let out = perfstore(dir.path(), &["rm", "s", "t", "--all"], None);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("deleted 2"), "{}", stderr(&out));
+    assert_eq!(stdout(&perfstore(dir.path(), &["ls", "s"], None)), "keep\n");
+    assert_eq!(
+        code(&perfstore(dir.path(), &["rm", "s", "t", "--all"], None)),
+        3
+    );
+    assert_eq!(
+        code(&perfstore(dir.path(), &["rm", "s", "t"], None)),
+        2,
+        "key or --all is required"
+    );
+}
+
+#[test]
+fn hostile_names_exit_2_and_write_nothing_outside_the_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let root_arg = root.to_str().unwrap();
+    let long_key = "k".repeat(257);
+    let long_session = "s".repeat(101);
+    let cases: Vec<[&str; 3]> = vec![
+        ["s", "t", ".."],
+        ["s", "t", "../x"],
+        ["s", "t", "/etc/passwd"],
+        ["s", "t", "a/../../b"],
+        ["s", "t", "a//b"],
+        ["s", "t", "a\u{0}b"],
+        ["s", "t", &long_key],
+        [&long_session, "t", "k"],
+        ["s", "..", "k"],
+        ["..", "t", "k"],
+        ["s", "t/../../x", "k"],
+        ["s", "t", "café.json"],
+        ["sé", "t", "k"],
+    ];
+    for [s, t, k] in &cases {
+        if k.contains('\0') {
+            continue; // A NUL cannot be passed in argv; the library test covers it.
+        }
+        let out = perfstore(
+            dir.path(),
+            &["--path", root_arg, "put", s, t, k],
+            Some(b"pwned"),
+        );
+        assert_eq!(code(&out), 2, "put {s:?} {t:?} {k:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert!(err.starts_with("perfstore: invalid "), "{err}");
+        for cmd in ["get", "head", "rm"] {
+            let out = perfstore(dir.path(), &["--path", root_arg, cmd, s, t, k], None);
+            assert_eq!(code(&out), 2, "{cmd} {s:?} {t:?} {k:?}: {}", stderr(&out));
+        }
+    }
+    assert!(
+        files_below(dir.path()).is_empty(),
+        "nothing written: {:?}",
+        files_below(dir.path())
+    );
+    assert!(!root.exists());
+}
+
+#[test]
+fn flags_override_env_and_an_unknown_mode_lists_the_valid_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_perfstore"))
+        .args(["put", "s", "t", "k"])
+        .current_dir(dir.path())
+        .env("PERF_LOCAL_STORAGE_PATH", "from-env")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(dir.path().join("from-env/sessions/s/targets/t/k").is_file());
+    let out = perfstore(
+        dir.path(),
+        &["--path", "from-flag", "put", "s", "t", "k"],
+        Some(b""),
+    );
+    assert_eq!(code(&out), 0);
+    assert!(
+        dir.path()
+            .join("from-flag/sessions/s/targets/t/k")
+            .is_file()
+    );
+
+    let out = perfstore(dir.path(), &["--mode", "bogus", "ls"], None);
+    assert_eq!(code(&out), 2);
+    let err = stderr(&out);
+    for mode in ["local", "memory", "cache_service", "bogus"] {
+        assert!(err.contains(mode), "{err}");
+    }
+    let out = perfstore(dir.path(), &["--mode", "memory", "ls"], None);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+#[test]
+fn usage_errors_are_one_line_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["frobnicate"][..],
+        &["get", "s"][..],
+        &["ls", "--format", "yaml"][..],
+    ] {
+        let out = perfstore(dir.path(), args, None);
+        assert_eq!(code(&out), 2, "{args:?}");
+        assert_eq!(
+            stderr(&out).lines().count(),
+            1,
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(code(&perfstore(dir.path(), &["--help"], None)), 0);
+}
+
+#[test]
+fn quickstart_stores_a_sample_session_and_prints_it_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = perfstore(dir.path(), &["quickstart"], None);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("example_com_blog_perf/"), "{text}");
+    assert!(text.contains("\"parse_ms\": 18.5"), "{text}");
+    let targets = stdout(&perfstore(dir.path(), &["ls", "quickstart"], None));
+    assert_eq!(
+        targets,
+        "example_com\nexample_com_about\nexample_com_blog_perf\n"
+    );
+    let keys = stdout(&perfstore(
+        dir.path(),
+        &["ls", "quickstart", "example_com"],
+        None,
+    ));
+    assert_eq!(
+        keys,
+        "reports/summary.md\nresults/metrics.json\nsource/original.html\n"
+    );
+}

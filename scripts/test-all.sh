@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace: unit, integration, conformance, CLI, benches (one pass each,
+# as `cargo test` runs them), doc tests (including the README's examples), and the differential
+# tests against the Python reference service when they exist.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo test --workspace --all-targets
+cargo test --workspace --doc
+
+if [[ -x tests/compat/run.sh ]]; then
+    tests/compat/run.sh
+fi
