@@ -24,7 +24,7 @@ UUID_RE = re.compile(r'(?:([0-9a-fA-F]{2})/([0-9a-fA-F]{2})/)?'
 # `data/temporal-versioned/…`), with or without a following path segment.
 TEMPORAL_RE = re.compile(r'(temporal(?:-latest|-versioned)?)/\d{4}/\d{2}/\d{2}/\d{2}(?![0-9])')
 # Shard folders of a uuid-named file, named without the file (`.config` file_paths, data folders).
-UUID_SHARD_FOLDER_RE = re.compile(r'((?:data/direct|refs/by-id)/)[0-9a-f]{2}/[0-9a-f]{2}(?![0-9A-Za-z_.-])')
+UUID_SHARD_FOLDER_RE = re.compile(r'((?:data/direct|refs/by-id)/)[0-9a-f]{2}/[0-9a-f]{2}(?![0-9A-Za-z_./-])')
 TEXT_TIMESTAMP_RE = re.compile(r'("(?:timestamp|stored_at|server_boot_time)"\s*:\s*)\d+')
 
 TIMESTAMP_KEYS = frozenset({'timestamp', 'stored_at', 'server_boot_time'})
@@ -43,6 +43,11 @@ class IdMapper:
             self._ids[key] = f'uuid-{len(self._ids) + 1}'
         name = self._ids[key]
         return f'<{name.upper() if uuid != key else name}>'
+
+    def seed(self, uuids) -> None:
+        """Number these uuids first, in this order (for comparing things not visited in step order)."""
+        for uuid in uuids:
+            self.placeholder(uuid)
 
     def text(self, value: str) -> str:
         """Apply every textual substitution to one string."""

@@ -39,6 +39,7 @@ class Step:
     unordered: bool = False
     compare_headers: tuple = ()                 # response headers compared as well (lower-case)
     compat: str | None = None                   # COMPAT.md id when a difference is deliberate
+    expect: Any = None                          # optional check(Normalised) -> error text or None
 
     def describe(self) -> str:
         body = ''
@@ -434,10 +435,15 @@ class _Vars(dict):
         return MISSING_ID
 
 
-def run_scenario(main: Server, auth: Server, steps: list[Step] = STEPS, timeout: float = 20) -> list[Result]:
-    """Send every step to `main` (or `auth`), return the normalised responses in order."""
-    mapper = IdMapper()
-    saved = _Vars()
+def run_scenario(main: Server, auth: Server | None = None, steps: list[Step] = STEPS, timeout: float = 20,
+                 variables: dict | None = None, mapper: IdMapper | None = None) -> list[Result]:
+    """Send every step to `main` (or `auth`), return the normalised responses in order.
+
+    `variables` (updated in place) carries saved values into and out of the run; `mapper` lets
+    several runs against one server share uuid placeholders.
+    """
+    mapper = mapper if mapper is not None else IdMapper()
+    saved = _Vars(variables or {})
     results = []
     for step in steps:
         server = auth if step.target == 'auth' else main
@@ -479,5 +485,7 @@ def run_scenario(main: Server, auth: Server, steps: list[Step] = STEPS, timeout:
                 value = _lookup(payload, field_name)
                 if isinstance(value, str):
                     saved[var] = transform(value) if transform else value
+    if variables is not None:
+        variables.update(saved)
     return results
 
