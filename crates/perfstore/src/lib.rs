@@ -36,6 +36,7 @@
 
 pub mod artifact;
 pub mod blocking;
+pub mod cache_service;
 pub mod config;
 pub mod error;
 pub mod local;
