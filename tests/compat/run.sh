@@ -7,7 +7,7 @@
 # stock app with an API key) and our server (with and without auth) on free 127.0.0.1 ports, waits
 # for them, runs the pytest files in tests/compat, and stops every process it started.
 # Env: COMPAT_TARGETS=reference (harness only, skip our server), COMPAT_VENV, COMPAT_LOG_DIR,
-#      COMPAT_READY_TIMEOUT (s, per server, default 60), COMPAT_PYTEST_TIMEOUT (s, default 900).
+#      COMPAT_READY_TIMEOUT (s, per server, default 60), COMPAT_PYTEST_TIMEOUT (s, default 600).
 set -uo pipefail
 set -m      # every background job gets its own process group, so cleanup can kill whole groups
 
@@ -20,7 +20,7 @@ export COMPAT_TARGETS="${COMPAT_TARGETS:-reference,ours}"
 export COMPAT_API_KEY_NAME="${COMPAT_API_KEY_NAME:-x-api-key}"
 export COMPAT_API_KEY_VALUE="${COMPAT_API_KEY_VALUE:-compat-secret-123}"
 ready_timeout="${COMPAT_READY_TIMEOUT:-60}"
-pytest_timeout="${COMPAT_PYTEST_TIMEOUT:-900}"
+pytest_timeout="${COMPAT_PYTEST_TIMEOUT:-600}"
 mkdir -p "$COMPAT_LOG_DIR"
 rm -f "$COMPAT_LOG_DIR"/*.log "$COMPAT_LOG_DIR"/*.json
 
@@ -128,7 +128,7 @@ fi
 
 # ── 3. the tests ──────────────────────────────────────────────────────────────────────────
 say "running pytest (logs and reports in $COMPAT_LOG_DIR)"
-timeout "$pytest_timeout" "$py" -m pytest "$here" -p no:cacheprovider -p no:warnings -q -rfEs "$@" &
+timeout "$pytest_timeout" "$py" -m pytest "$here" -q -rfEs "$@" &
 pytest_pid=$!
 pids+=("$pytest_pid")
 wait "$pytest_pid"

@@ -31,6 +31,11 @@ find_python312() {
     return 1
 }
 
+# One setup at a time per venv (two concurrent runs would race pip).
+mkdir -p "$(dirname "$venv")"
+exec 9>"$venv.setup-lock"
+if command -v flock >/dev/null 2>&1; then flock 9; fi
+
 want="$(sha256sum "$requirements" | cut -d' ' -f1)"
 if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     echo "setup.sh: $venv is up to date"
