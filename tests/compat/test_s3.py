@@ -24,11 +24,13 @@ def moto():
         yield server
 
 
-def test_ours_on_s3_store_retrieve_child_data_list(moto):
-    """Direct checks with explicit expected values (independent of the reference)."""
-    require_ours()
+@pytest.mark.parametrize('kind', ['reference', 'ours'])
+def test_store_retrieve_child_data_list_on_s3(moto, kind):
+    """Direct checks with explicit expected values; the reference run proves the expectations."""
+    if kind == 'ours':
+        require_ours()
     bucket = S3Location.fresh(moto)
-    with bucket.start('ours') as server:
+    with bucket.start(kind) as server:
         base = server.base_url
         info = requests.get(f'{base}/server/storage/info', timeout=10).json()
         assert info.get('storage_mode') == 's3' and info.get('s3_bucket') == bucket.bucket, info
