@@ -1,0 +1,262 @@
+//! Raw storage access (`Routes__Admin__Storage`), namespaces (`Routes__Namespace`,
+//! `Routes__Namespaces`) and `/server/storage/info` (`Routes__Server`).
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use bytes::Bytes;
+use cache_wire::ids::CacheKey;
+use cache_wire::schema::{
+    AdminFileDeleted, AdminFileExists, AdminFileNotFound, AdminFilesAll, BucketName, StorageInfo,
+};
+use serde_json::Value;
+
+use super::{bail, class, namespace, served};
+use crate::http::ctx::{Checks, Ctx};
+use crate::http::reply;
+use crate::json::dumps_indented_of;
+use crate::service::{now_ms, parse_stored_json};
+use crate::store::StoreKind;
+
+/// A path as the storage layer converts it (`Safe_Str__File__Path`); `None` if refused.
+fn storage_path(raw: &str) -> Option<String> {
+    CacheKey::parse(raw).ok().map(CacheKey::into_string)
+}
+
+/// The `{path:path}` parameter typed `Safe_Str__File__Path` on the route.
+fn typed_path(ctx: &Ctx) -> Result<String, Response> {
+    let raw = ctx.param("path");
+    let mut checks = Checks::default();
+    let path = checks.value("path", raw, CacheKey::parse_as(raw, class::FILE_PATH));
+    checks.finish()?;
+    Ok(path.map(CacheKey::into_string).unwrap_or_default())
+}
+
+async fn read(ctx: &Ctx, path: &str) -> Result<Option<Bytes>, Response> {
+    match storage_path(path) {
+        Some(p) => served(ctx.state.service.store().get(&p).await.map_err(Into::into)),
+        None => Ok(None),
+    }
+}
+
+fn file_not_found(path: &str) -> Response {
+    let body = AdminFileNotFound {
+        error_type: "FILE_NOT_FOUND".to_owned(),
+        resource: "file".to_owned(),
+        message: "The requested file does not exist in storage".to_owned(),
+        path: path.to_owned(),
+    };
+    let text = String::from_utf8(dumps_indented_of(&body, 4)).unwrap_or_default();
+    reply::json_text(StatusCode::NOT_FOUND, text)
+}
+
+/// `GET /admin/storage/bucket-name`.
+pub async fn bucket_name(ctx: Ctx) -> Response {
+    let bucket = match ctx.state.service.store().kind() {
+        StoreKind::S3 { bucket } => bucket.clone(),
+        _ => "NA".to_owned(),
+    };
+    reply::ok(&BucketName {
+        bucket_name: bucket,
+    })
+}
+
+/// `GET /admin/storage/file/exists/{path:path}`.
+pub async fn file_exists(ctx: Ctx) -> Response {
+    let raw = ctx.param("path").to_owned();
+    let exists = match storage_path(&raw) {
+        Some(p) => bail!(served(
+            ctx.state
+                .service
+                .store()
+                .exists(&p)
+                .await
+                .map_err(Into::into)
+        )),
+        None => false,
+    };
+    reply::ok(&AdminFileExists { exists, path: raw })
+}
+
+/// `GET /admin/storage/file/bytes/{path:path}`: a missing file gives 200 and no bytes.
+pub async fn file_bytes(ctx: Ctx) -> Response {
+    let bytes = bail!(read(&ctx, ctx.param("path")).await).unwrap_or_default();
+    reply::octets(StatusCode::OK, bytes)
+}
+
+/// `GET /admin/storage/file/content/{path:path}` with a content type from the extension.
+pub async fn file_content(ctx: Ctx) -> Response {
+    let path = bail!(typed_path(&ctx));
+    match bail!(read(&ctx, &path).await) {
+        Some(bytes) if !bytes.is_empty() => {
+            let content_type = if path.ends_with(".txt") {
+                "text/plain; charset=utf-8"
+            } else if path.ends_with(".json") {
+                "application/json"
+            } else {
+                "application/octet-stream"
+            };
+            reply::bytes_as(StatusCode::OK, content_type, bytes)
+        }
+        _ => file_not_found(&path),
+    }
+}
+
+/// `GET /admin/storage/file/json/{path:path}`.
+pub async fn file_json(ctx: Ctx) -> Response {
+    let raw = ctx.param("path").to_owned();
+    match bail!(read(&ctx, &raw).await) {
+        Some(bytes) if !bytes.is_empty() => match parse_stored_json(&bytes) {
+            Ok(v) => reply::ok(&v),
+            Err(e) => reply::service_error(&e),
+        },
+        _ => file_not_found(&raw),
+    }
+}
+
+/// `GET /admin/storage/file/html/{path:path}`: the `html` field of a JSON file.
+pub async fn file_html(ctx: Ctx) -> Response {
+    let raw = ctx.param("path").to_owned();
+    let bytes = bail!(read(&ctx, &raw).await);
+    let document = match bytes {
+        Some(b) if !b.is_empty() => match parse_stored_json(&b) {
+            Ok(v) => v,
+            Err(e) => return reply::service_error(&e),
+        },
+        _ => Value::Null,
+    };
+    let truthy = match &document {
+        Value::Object(m) => !m.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::String(s) => !s.is_empty(),
+        Value::Bool(b) => *b,
+        Value::Number(_) => true,
+        Value::Null => false,
+    };
+    if !truthy {
+        return reply::html(StatusCode::NOT_FOUND, "File not found.");
+    }
+    match document.get("html") {
+        Some(Value::String(html)) => reply::html(StatusCode::OK, html.clone()),
+        None | Some(Value::Null) => reply::html(StatusCode::OK, ""),
+        Some(_) if !document.is_object() => {
+            reply::internal("AttributeError", "'list' object has no attribute 'get'")
+        }
+        Some(_) => reply::internal("AttributeError", "html content is not a string"),
+    }
+}
+
+/// `GET /admin/storage/files/in/{path:path}?return_full_path&recursive`.
+pub async fn files_in(ctx: Ctx) -> Response {
+    let mut fastapi = Checks::default();
+    let full = fastapi.query_bool("return_full_path", ctx.query("return_full_path"), false);
+    let recursive = fastapi.query_bool("recursive", ctx.query("recursive"), false);
+    bail!(fastapi.finish());
+    let path = bail!(typed_path(&ctx));
+    let files = if recursive {
+        bail!(served(ctx.state.service.files_all(&path).await))
+    } else {
+        bail!(served(ctx.state.service.files_in(&path, full).await))
+    };
+    reply::ok(&files)
+}
+
+/// `GET /admin/storage/files/all/{path:path}`.
+pub async fn files_all(ctx: Ctx) -> Response {
+    let path = bail!(typed_path(&ctx));
+    let files = bail!(served(ctx.state.service.files_all(&path).await));
+    reply::ok(&AdminFilesAll {
+        timestamp: now_ms(),
+        file_count: files.len() as u64,
+        files,
+    })
+}
+
+/// `GET /admin/storage/folders/{path:path}?return_full_path&recursive`.
+pub async fn folders(ctx: Ctx) -> Response {
+    let mut fastapi = Checks::default();
+    let full = fastapi.query_bool("return_full_path", ctx.query("return_full_path"), false);
+    let recursive = fastapi.query_bool("recursive", ctx.query("recursive"), false);
+    bail!(fastapi.finish());
+    let path = bail!(typed_path(&ctx));
+    let folders = bail!(served(
+        ctx.state.service.folders(&path, full, recursive).await
+    ));
+    reply::ok(&folders)
+}
+
+/// `DELETE /admin/storage/file/delete/{path:path}`.
+pub async fn file_delete(ctx: Ctx) -> Response {
+    let path = bail!(typed_path(&ctx));
+    let deleted = if path.is_empty() {
+        false
+    } else {
+        bail!(served(
+            ctx.state
+                .service
+                .store()
+                .delete(&path)
+                .await
+                .map_err(Into::into)
+        ))
+    };
+    reply::ok(&AdminFileDeleted { path, deleted })
+}
+
+/// `GET /namespaces/list`.
+pub async fn namespaces(ctx: Ctx) -> Response {
+    let list = bail!(served(ctx.state.service.namespaces().await));
+    reply::ok(&list)
+}
+
+fn ns_param(ctx: &Ctx) -> Result<String, Response> {
+    let mut checks = Checks::default();
+    let ns = namespace(&mut checks, ctx, class::ID);
+    checks.finish()?;
+    Ok(ns.map(|n| n.into_string()).unwrap_or_default())
+}
+
+/// `GET /{ns}/file-hashes`.
+pub async fn file_hashes(ctx: Ctx) -> Response {
+    let ns = bail!(ns_param(&ctx));
+    reply::ok(&bail!(served(
+        ctx.state.service.namespace_hashes(&ns).await
+    )))
+}
+
+/// `GET /{ns}/file-ids`.
+pub async fn file_ids(ctx: Ctx) -> Response {
+    let ns = bail!(ns_param(&ctx));
+    reply::ok(&bail!(served(ctx.state.service.namespace_ids(&ns).await)))
+}
+
+/// `GET /{ns}/stats`.
+pub async fn stats(ctx: Ctx) -> Response {
+    let mut ns = bail!(ns_param(&ctx));
+    if ns.is_empty() {
+        ns = "default".to_owned();
+    }
+    reply::ok(&bail!(served(ctx.state.service.namespace_stats(&ns).await)))
+}
+
+/// `GET /server/storage/info`.
+pub async fn storage_info(ctx: Ctx) -> Response {
+    let service = &ctx.state.service;
+    let mut info = StorageInfo {
+        storage_mode: "memory".to_owned(),
+        ttl_hours: service.ttl_hours(),
+        s3_bucket: None,
+        local_disk_path: None,
+    };
+    match service.store().kind() {
+        StoreKind::Memory => {}
+        StoreKind::LocalDisk { root } => {
+            info.storage_mode = "local_disk".to_owned();
+            info.local_disk_path = Some(root.display().to_string());
+        }
+        StoreKind::S3 { bucket } => {
+            info.storage_mode = "s3".to_owned();
+            info.s3_bucket = Some(bucket.clone());
+        }
+    }
+    reply::ok(&info)
+}

@@ -1,0 +1,99 @@
+//! `/info/*` (`Routes__Info`) and the API-key cookie routes (`Routes__Set_Cookie`).
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use cache_wire::schema::{Health, ServerInfo, ServiceStatus};
+use serde_json::{Value, json};
+
+use super::bail;
+use crate::http::ctx::{Checks, Ctx};
+use crate::http::reply;
+
+/// The reference release this server emulates, reported by `/info/status` and `/info/versions`.
+pub const EMULATED_VERSION: &str = "v0.14.0";
+
+/// `GET /info/health`.
+pub async fn health(_ctx: Ctx) -> Response {
+    reply::ok(&Health {
+        status: "ok".to_owned(),
+    })
+}
+
+/// `GET /info/status`.
+pub async fn status(_ctx: Ctx) -> Response {
+    // The reference reports `aws_lambda` whenever `AWS_REGION` is set.
+    let environment = if std::env::var_os("AWS_REGION").is_some_and(|v| !v.is_empty()) {
+        "aws_lambda"
+    } else {
+        "local"
+    };
+    reply::ok(&ServiceStatus {
+        name: "mgraph_ai_service_cache".to_owned(),
+        version: EMULATED_VERSION.to_owned(),
+        status: "operational".to_owned(),
+        environment: environment.to_owned(),
+    })
+}
+
+/// `GET /info/versions`: the package versions of the emulated reference release.
+pub async fn versions(_ctx: Ctx) -> Response {
+    reply::ok(&json!({
+        "mgraph_ai_service_cache": EMULATED_VERSION,
+        "osbot_utils": "v3.75.0",
+        "osbot_aws": "v2.39.10",
+        "osbot_fast_api": "v0.39.0",
+        "osbot_fast_api_serverless": "v1.35.0",
+    }))
+}
+
+/// `GET /info/server`.
+pub async fn server(ctx: Ctx) -> Response {
+    reply::ok(&ServerInfo {
+        server_id: None,
+        server_name: None,
+        server_instance_id: ctx.state.identity.instance_id.clone(),
+        server_boot_time: ctx.state.identity.boot_time_ms,
+    })
+}
+
+/// `POST /auth/set-auth-cookie` with `{"cookie_value": …}`: sets the API-key cookie.
+pub async fn set_auth_cookie(mut ctx: Ctx) -> Response {
+    let body = bail!(ctx.fastapi_body().await);
+    let mut checks = Checks::default();
+    let object = checks.body_dict(body);
+    bail!(checks.finish());
+    let value = match object.as_ref().and_then(|o| o.get("cookie_value")) {
+        Some(Value::String(s)) => s.clone(),
+        _ => {
+            return reply::validation(&[cache_wire::schema::ValidationIssue {
+                kind: "missing".to_owned(),
+                loc: vec![json!("body"), json!("cookie_value")],
+                msg: "Field required".to_owned(),
+                input: object.unwrap_or(Value::Null),
+                ctx: None,
+            }]);
+        }
+    };
+    let name = ctx
+        .state
+        .auth
+        .key_name
+        .clone()
+        .unwrap_or_else(|| "auth-cookie".to_owned());
+    let mut response = reply::ok(&json!({
+        "message": "Cookie set successfully",
+        "cookie_name": name,
+        "cookie_value": value,
+    }));
+    let cookie = format!("{name}={value}; HttpOnly; Path=/; SameSite=strict");
+    match HeaderValue::from_str(&cookie) {
+        Ok(v) => {
+            response.headers_mut().insert(header::SET_COOKIE, v);
+            response
+        }
+        Err(_) => reply::detail(
+            StatusCode::BAD_REQUEST,
+            json!("cookie value is not a valid header value"),
+        ),
+    }
+}

@@ -1,0 +1,330 @@
+//! Child data files of an entry (`Cache__Service__Data__*` of the reference): written into the
+//! data folder of every content copy, without `.config` or `.metadata`.
+
+use bytes::Bytes;
+use cache_wire::ids::{CacheId, DataType};
+use cache_wire::schema::{
+    DataDeleteAllResponse, DataFileInfo, DataListResponse, DataStoreResponse, DataUpdateResponse,
+};
+use serde_json::Value;
+
+use super::paths;
+use super::{CacheService, ServiceError, ServiceResult, now_ms, parse_stored_json};
+
+/// A child file's value as read back.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChildData {
+    /// A `.json` file's value.
+    Json(Value),
+    /// A `.txt` file's text.
+    Text(String),
+    /// A `.bin` file's bytes.
+    Binary(Bytes),
+}
+
+/// Identifies child files: the data key (may be `""`) and the data file id.
+#[derive(Debug, Clone, Copy)]
+pub struct ChildKey<'a> {
+    /// The entry's namespace.
+    pub namespace: &'a str,
+    /// The parent entry.
+    pub cache_id: &'a str,
+    /// Sanitised data key, `""` for none.
+    pub data_key: &'a str,
+    /// Sanitised data file id.
+    pub data_file_id: &'a str,
+}
+
+impl CacheService {
+    /// The entry's data folders; `None` if the entry does not exist.
+    async fn data_folders(
+        &self,
+        namespace: &str,
+        cache_id: &str,
+    ) -> ServiceResult<Option<Vec<String>>> {
+        Ok(self
+            .refs(namespace, cache_id)
+            .await?
+            .map(|r| r.file_paths.data_folders))
+    }
+
+    /// Writes a child file into every data folder; `None` if the entry does not exist.
+    /// An empty `data_file_id` gets a fresh uuid4.
+    pub async fn store_child(
+        &self,
+        key: ChildKey<'_>,
+        data_type: DataType,
+        bytes: Bytes,
+    ) -> ServiceResult<Option<DataStoreResponse>> {
+        let Some(folders) = self.data_folders(key.namespace, key.cache_id).await? else {
+            return Ok(None);
+        };
+        let extension = paths::data_extension(data_type);
+        let mut data_file_id = key.data_file_id.to_owned();
+        let mut created = Vec::with_capacity(folders.len());
+        for folder in &folders {
+            if data_file_id.is_empty() {
+                data_file_id = CacheId::new_random().into_string();
+            }
+            let path = paths::data_file(folder, key.data_key, &data_file_id, extension);
+            self.store().put(&path, bytes.clone()).await?;
+            created.push(path);
+        }
+        Ok(Some(DataStoreResponse {
+            cache_id: key.cache_id.to_owned(),
+            data_files_created: created,
+            data_key: key.data_key.to_owned(),
+            data_type: data_type.as_str().to_owned(),
+            extension: extension.to_owned(),
+            file_id: data_file_id,
+            file_size: bytes.len() as u64,
+            namespace: key.namespace.to_owned(),
+            timestamp: now_ms(),
+        }))
+    }
+
+    /// Reads a child file from the first data folder that has it. Empty `.json` and `.txt`
+    /// files count as missing, as in the reference.
+    pub async fn retrieve_child(
+        &self,
+        key: ChildKey<'_>,
+        data_type: DataType,
+    ) -> ServiceResult<Option<ChildData>> {
+        if key.data_file_id.is_empty() {
+            return Ok(None);
+        }
+        let Some(folders) = self.data_folders(key.namespace, key.cache_id).await? else {
+            return Ok(None);
+        };
+        let extension = paths::data_extension(data_type);
+        for folder in &folders {
+            let path = paths::data_file(folder, key.data_key, key.data_file_id, extension);
+            let Some(bytes) = self.store().get(&path).await? else {
+                continue;
+            };
+            let data = match data_type {
+                DataType::Binary => ChildData::Binary(bytes),
+                _ if bytes.is_empty() => continue,
+                DataType::Json => ChildData::Json(parse_stored_json(&bytes)?),
+                DataType::String => ChildData::Text(
+                    String::from_utf8(bytes.to_vec())
+                        .map_err(|e| ServiceError::python("UnicodeDecodeError", e.to_string()))?,
+                ),
+                DataType::TypeSafe => {
+                    return Err(ServiceError::python(
+                        "ValueError",
+                        "Unknown data type: Enum__Cache__Data_Type.TYPE_SAFE",
+                    ));
+                }
+            };
+            return Ok(Some(data));
+        }
+        Ok(None)
+    }
+
+    /// Whether any copy of a child file exists (`type-safe` looks for `.bin`).
+    pub async fn child_exists(
+        &self,
+        key: ChildKey<'_>,
+        data_type: DataType,
+    ) -> ServiceResult<bool> {
+        let Some(folders) = self.data_folders(key.namespace, key.cache_id).await? else {
+            return Ok(false);
+        };
+        let extension = match data_type {
+            DataType::TypeSafe => "bin",
+            other => paths::data_extension(other),
+        };
+        for folder in &folders {
+            let path = paths::data_file(folder, key.data_key, key.data_file_id, extension);
+            if self.store().exists(&path).await? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Overwrites the existing copies of a child file; `None` if there are none (or no entry).
+    pub async fn update_child(
+        &self,
+        key: ChildKey<'_>,
+        data_type: DataType,
+        bytes: Bytes,
+    ) -> ServiceResult<Option<DataUpdateResponse>> {
+        let Some(folders) = self.data_folders(key.namespace, key.cache_id).await? else {
+            return Ok(None);
+        };
+        let extension = match data_type {
+            DataType::TypeSafe => "bin",
+            other => paths::data_extension(other),
+        };
+        let mut updated = Vec::new();
+        for folder in &folders {
+            let path = paths::data_file(folder, key.data_key, key.data_file_id, extension);
+            if self.store().exists(&path).await? {
+                self.store().put(&path, bytes.clone()).await?;
+                updated.push(path);
+            }
+        }
+        let Some(first) = updated.into_iter().next() else {
+            return Ok(None);
+        };
+        Ok(Some(DataUpdateResponse {
+            success: true,
+            cache_id: key.cache_id.to_owned(),
+            namespace: key.namespace.to_owned(),
+            data_type: data_type.as_str().to_owned(),
+            data_key: key.data_key.to_owned(),
+            data_file_id: key.data_file_id.to_owned(),
+            file_path: first,
+            file_size: bytes.len() as u64,
+        }))
+    }
+
+    /// Deletes every copy of a child file; `false` if none was deleted.
+    pub async fn delete_child(
+        &self,
+        key: ChildKey<'_>,
+        data_type: DataType,
+    ) -> ServiceResult<bool> {
+        let Some(folders) = self.data_folders(key.namespace, key.cache_id).await? else {
+            return Ok(false);
+        };
+        let extension = paths::data_extension(data_type);
+        let mut deleted = false;
+        for folder in &folders {
+            let path = paths::data_file(folder, key.data_key, key.data_file_id, extension);
+            if self.store().delete(&path).await? {
+                deleted = true;
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// Deletes every child file (below `data_key`, if given). HTTP 200 even with nothing to
+    /// delete or an unknown entry.
+    pub async fn delete_all_children(
+        &self,
+        namespace: &str,
+        cache_id: &str,
+        data_key: &str,
+    ) -> ServiceResult<DataDeleteAllResponse> {
+        let mut deleted_files = Vec::new();
+        if let Some(folders) = self.data_folders(namespace, cache_id).await? {
+            for folder in &folders {
+                let target = paths::data_key_folder(folder, data_key);
+                for path in self.store().list_files(&target).await? {
+                    if self.store().delete(&path).await? {
+                        deleted_files.push(path);
+                    }
+                }
+            }
+        }
+        let count = deleted_files.len() as u64;
+        let data_key = (!data_key.is_empty()).then(|| data_key.to_owned());
+        Ok(DataDeleteAllResponse {
+            status: "success".to_owned(),
+            message: if count == 0 {
+                "No data files to delete".to_owned()
+            } else {
+                format!("Deleted {count} data files")
+            },
+            cache_id: cache_id.to_owned(),
+            deleted_count: count,
+            deleted_files: (count > 0).then_some(deleted_files),
+            data_key,
+            namespace: namespace.to_owned(),
+        })
+    }
+
+    /// Lists child files of every copy (below `data_key`, if given); `None` for an unknown
+    /// entry. Without `recursive`, only files directly in the folder.
+    pub async fn list_children(
+        &self,
+        namespace: &str,
+        cache_id: &str,
+        data_key: &str,
+        recursive: bool,
+    ) -> ServiceResult<Option<DataListResponse>> {
+        let Some(folders) = self.data_folders(namespace, cache_id).await? else {
+            return Ok(None);
+        };
+        let mut files = Vec::new();
+        let mut total_size = 0;
+        for folder in &folders {
+            let target = paths::data_key_folder(folder, data_key);
+            let target_prefix = format!("{}/", target.trim_end_matches('/'));
+            for path in self.store().list_files(&target).await? {
+                if !recursive && path.replacen(&target_prefix, "", 1).contains('/') {
+                    continue;
+                }
+                if path.ends_with(".config") || path.ends_with(".metadata") {
+                    continue;
+                }
+                let size = self.store().size(&path).await?.unwrap_or(0);
+                let info = file_info(&path, folder, size);
+                total_size += info.file_size;
+                files.push(info);
+            }
+        }
+        Ok(Some(DataListResponse {
+            cache_id: cache_id.to_owned(),
+            namespace: namespace.to_owned(),
+            data_key: data_key.to_owned(),
+            file_count: files.len() as u64,
+            files,
+            total_size,
+        }))
+    }
+}
+
+/// `Cache__Service__Data__List._parse_file_info`.
+fn file_info(path: &str, data_folder: &str, size: u64) -> DataFileInfo {
+    let file_name = path.rsplit('/').next().unwrap_or(path);
+    let (data_file_id, extension) = match file_name.rsplit_once('.') {
+        Some((id, ext)) => (id, ext),
+        None => (file_name, ""),
+    };
+    let folder_prefix = if data_folder.ends_with('/') {
+        data_folder.to_owned()
+    } else {
+        format!("{data_folder}/")
+    };
+    let relative = path.replacen(&folder_prefix, "", 1);
+    let data_key = match relative.rsplit_once('/') {
+        Some((key, _)) => key.to_owned(),
+        None => String::new(),
+    };
+    DataFileInfo {
+        data_file_id: data_file_id.to_owned(),
+        data_key,
+        data_type: paths::data_type_of_extension(extension).as_str().to_owned(),
+        file_path: path.to_owned(),
+        file_size: size,
+        extension: extension.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_info_derives_key_type_and_id() {
+        let folder = "demo/data/key-based/u/p/data";
+        let info = file_info(&format!("{folder}/a-b/c/y.json"), folder, 20);
+        assert_eq!(info.data_key, "a-b/c");
+        assert_eq!(info.data_file_id, "y");
+        assert_eq!(info.data_type, "json");
+        let info = file_info(&format!("{folder}/n.weird"), folder, 1);
+        assert_eq!(
+            (info.data_key.as_str(), info.data_type.as_str()),
+            ("", "binary")
+        );
+        let info = file_info(&format!("{folder}/noext"), folder, 1);
+        assert_eq!(
+            (info.data_file_id.as_str(), info.extension.as_str()),
+            ("noext", "")
+        );
+    }
+}

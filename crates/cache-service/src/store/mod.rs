@@ -1,0 +1,357 @@
+//! The file store: storage paths → bytes, on top of [`object_store`].
+//!
+//! The reference keeps every namespace in one backend keyed by slash-separated paths
+//! (`demo/refs/by-id/…`); this is the same abstraction with the reference's semantics: a missing
+//! file reads as `None`, deleting reports whether a file was there, and listings are derived from
+//! file paths (folders exist only while they contain files).
+//!
+//! Paths that `object_store` cannot represent (empty segments, `.`/`..`, control characters)
+//! never name a stored file: reads give `None` / `false`, writes fail with
+//! [`StoreError::InvalidPath`].
+
+pub mod s3;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::TryStreamExt;
+use object_store::memory::InMemory;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+/// A failure of the storage backend.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The path cannot be stored (empty segment, `.` or `..`, control character).
+    #[error("invalid storage path {path:?}: {reason}")]
+    InvalidPath {
+        /// The path as given.
+        path: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// The backend failed (I/O, network, permissions).
+    #[error("storage backend error on {path:?}: {source}")]
+    Backend {
+        /// The path involved (`""` for listings of the root).
+        path: String,
+        /// The underlying error.
+        #[source]
+        source: object_store::Error,
+    },
+    /// The local-disk root could not be created.
+    #[error("cannot use {path:?} as the storage root: {source}")]
+    Root {
+        /// The root folder.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Which backend a [`FileStore`] uses; reported by `/server/storage/info` and
+/// `/admin/storage/bucket-name`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreKind {
+    /// In-process memory, lost on restart.
+    Memory,
+    /// A folder on local disk.
+    LocalDisk {
+        /// The root folder.
+        root: PathBuf,
+    },
+    /// An S3 (or S3-compatible) bucket.
+    S3 {
+        /// The bucket.
+        bucket: String,
+    },
+}
+
+/// Paths → bytes over an [`ObjectStore`]. Cheap to clone.
+#[derive(Clone)]
+pub struct FileStore {
+    inner: Arc<dyn ObjectStore>,
+    kind: StoreKind,
+}
+
+impl std::fmt::Debug for FileStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileStore")
+            .field("kind", &self.kind)
+            .finish()
+    }
+}
+
+/// Direct children of a folder.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listing {
+    /// Full paths of the files directly in the folder, sorted.
+    pub files: Vec<String>,
+    /// Full paths of the sub-folders, sorted.
+    pub folders: Vec<String>,
+}
+
+impl FileStore {
+    /// An in-memory store.
+    pub fn memory() -> Self {
+        FileStore {
+            inner: Arc::new(InMemory::new()),
+            kind: StoreKind::Memory,
+        }
+    }
+
+    /// A store rooted at `root` on local disk (created if missing). Files are plain files at
+    /// `root/<path>`, the layout of the reference's `local_disk` mode.
+    pub fn local_disk(root: impl Into<PathBuf>) -> Result<Self, StoreError> {
+        let root = root.into();
+        std::fs::create_dir_all(&root).map_err(|source| StoreError::Root {
+            path: root.clone(),
+            source,
+        })?;
+        let fs = object_store::local::LocalFileSystem::new_with_prefix(&root)
+            .map_err(|source| StoreError::Backend {
+                path: root.display().to_string(),
+                source,
+            })?
+            // Folders are derived from files, so delete the folders a delete leaves empty.
+            .with_automatic_cleanup(true);
+        Ok(FileStore {
+            inner: Arc::new(fs),
+            kind: StoreKind::LocalDisk { root },
+        })
+    }
+
+    /// A store over any [`ObjectStore`] (e.g. S3), described by `kind`.
+    pub fn from_object_store(inner: Arc<dyn ObjectStore>, kind: StoreKind) -> Self {
+        FileStore { inner, kind }
+    }
+
+    /// The backend kind.
+    pub fn kind(&self) -> &StoreKind {
+        &self.kind
+    }
+
+    fn parse(path: &str) -> Result<Path, StoreError> {
+        if path.is_empty() || path.starts_with('/') || path.ends_with('/') {
+            return Err(StoreError::InvalidPath {
+                path: path.to_owned(),
+                reason: "a file path must not be empty or start or end with '/'".to_owned(),
+            });
+        }
+        Path::parse(path).map_err(|e| StoreError::InvalidPath {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// A folder prefix, `None` for the root. Leading and trailing `/` are ignored, as the
+    /// reference's listings do.
+    fn folder(path: &str) -> Option<Result<Path, StoreError>> {
+        let trimmed = path.trim_matches('/');
+        if trimmed.is_empty() {
+            return None;
+        }
+        Some(Path::parse(trimmed).map_err(|e| StoreError::InvalidPath {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        }))
+    }
+
+    /// Writes (creates or replaces) a file.
+    pub async fn put(&self, path: &str, data: Bytes) -> Result<(), StoreError> {
+        let location = Self::parse(path)?;
+        self.inner
+            .put(&location, PutPayload::from_bytes(data))
+            .await
+            .map(|_| ())
+            .map_err(|source| StoreError::Backend {
+                path: path.to_owned(),
+                source,
+            })
+    }
+
+    /// Reads a file; `None` if it does not exist (or the path cannot exist).
+    pub async fn get(&self, path: &str) -> Result<Option<Bytes>, StoreError> {
+        let Ok(location) = Self::parse(path) else {
+            return Ok(None);
+        };
+        match self.inner.get(&location).await {
+            Ok(result) => result
+                .bytes()
+                .await
+                .map(Some)
+                .or_else(|source| not_found_as_none(path, source)),
+            Err(source) => not_found_as_none(path, source),
+        }
+    }
+
+    /// Whether a file exists.
+    pub async fn exists(&self, path: &str) -> Result<bool, StoreError> {
+        let Ok(location) = Self::parse(path) else {
+            return Ok(false);
+        };
+        match self.inner.head(&location).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(source) => Err(StoreError::Backend {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    /// Deletes a file; `false` if there was none.
+    pub async fn delete(&self, path: &str) -> Result<bool, StoreError> {
+        if !self.exists(path).await? {
+            return Ok(false);
+        }
+        let location = Self::parse(path)?;
+        match self.inner.delete(&location).await {
+            Ok(()) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(source) => Err(StoreError::Backend {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    /// Full paths of every file below `folder` (recursively), sorted; `""` lists everything.
+    pub async fn list_files(&self, folder: &str) -> Result<Vec<String>, StoreError> {
+        let prefix = match Self::folder(folder) {
+            None => None,
+            Some(Ok(p)) => Some(p),
+            Some(Err(_)) => return Ok(Vec::new()),
+        };
+        let mut files: Vec<String> = self
+            .inner
+            .list(prefix.as_ref())
+            .map_ok(|meta| meta.location.to_string())
+            .try_collect()
+            .await
+            .map_err(|source| StoreError::Backend {
+                path: folder.to_owned(),
+                source,
+            })?;
+        files.sort();
+        Ok(files)
+    }
+
+    /// Files and sub-folders directly in `folder` (`""` for the root).
+    pub async fn list_dir(&self, folder: &str) -> Result<Listing, StoreError> {
+        let prefix = match Self::folder(folder) {
+            None => None,
+            Some(Ok(p)) => Some(p),
+            Some(Err(_)) => return Ok(Listing::default()),
+        };
+        let result = self
+            .inner
+            .list_with_delimiter(prefix.as_ref())
+            .await
+            .map_err(|source| StoreError::Backend {
+                path: folder.to_owned(),
+                source,
+            })?;
+        let mut files: Vec<String> = result
+            .objects
+            .into_iter()
+            .map(|m| m.location.to_string())
+            .collect();
+        let mut folders: Vec<String> = result
+            .common_prefixes
+            .into_iter()
+            .map(|p| p.to_string())
+            .collect();
+        files.sort();
+        folders.sort();
+        Ok(Listing { files, folders })
+    }
+
+    /// Size in bytes of a file, `None` if it does not exist.
+    pub async fn size(&self, path: &str) -> Result<Option<u64>, StoreError> {
+        let Ok(location) = Self::parse(path) else {
+            return Ok(None);
+        };
+        match self.inner.head(&location).await {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(source) => Err(StoreError::Backend {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+}
+
+fn not_found_as_none(path: &str, source: object_store::Error) -> Result<Option<Bytes>, StoreError> {
+    match source {
+        object_store::Error::NotFound { .. } => Ok(None),
+        source => Err(StoreError::Backend {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn exercise(store: FileStore) {
+        assert_eq!(store.get("a/b.json").await.unwrap(), None);
+        store
+            .put("a/b.json", Bytes::from_static(b"x"))
+            .await
+            .unwrap();
+        store
+            .put("a/c/d.bin", Bytes::from_static(b"yz"))
+            .await
+            .unwrap();
+        store
+            .put("e f/g.txt", Bytes::from_static(b""))
+            .await
+            .unwrap();
+        assert_eq!(store.get("a/b.json").await.unwrap().unwrap(), &b"x"[..]);
+        assert!(store.exists("a/c/d.bin").await.unwrap());
+        assert!(!store.exists("a/c").await.unwrap());
+        assert_eq!(store.size("a/c/d.bin").await.unwrap(), Some(2));
+        assert_eq!(
+            store.list_files("a").await.unwrap(),
+            vec!["a/b.json".to_owned(), "a/c/d.bin".to_owned()]
+        );
+        assert_eq!(store.list_files("").await.unwrap().len(), 3);
+        let root = store.list_dir("/").await.unwrap();
+        assert_eq!(root.folders, vec!["a".to_owned(), "e f".to_owned()]);
+        let a = store.list_dir("a/").await.unwrap();
+        assert_eq!(a.files, vec!["a/b.json".to_owned()]);
+        assert_eq!(a.folders, vec!["a/c".to_owned()]);
+        assert!(store.delete("a/c/d.bin").await.unwrap());
+        assert!(!store.delete("a/c/d.bin").await.unwrap());
+        assert_eq!(
+            store.list_dir("a").await.unwrap().folders,
+            Vec::<String>::new()
+        );
+        // Paths object_store cannot hold never exist and cannot be written.
+        assert_eq!(store.get("a/../b").await.unwrap(), None);
+        assert!(!store.exists("a//b").await.unwrap());
+        assert!(store.put("a//b", Bytes::new()).await.is_err());
+        assert!(store.list_files("..").await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn memory_store_semantics() {
+        exercise(FileStore::memory()).await;
+    }
+
+    #[tokio::test]
+    async fn local_disk_store_semantics_and_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::local_disk(dir.path()).unwrap();
+        exercise(store.clone()).await;
+        assert_eq!(std::fs::read(dir.path().join("a/b.json")).unwrap(), b"x");
+        assert!(dir.path().join("e f/g.txt").is_file());
+        assert!(!dir.path().join("a/c").exists());
+    }
+}

@@ -1,0 +1,19 @@
+//! S3 and S3-compatible buckets (`--storage s3`).
+//!
+//! Configured like every `object_store` AWS client: `AWS_ACCESS_KEY_ID`,
+//! `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ENDPOINT_URL` (for S3-compatible servers such
+//! as MinIO), `AWS_ALLOW_HTTP`, … The bucket must exist: unlike the reference, this server
+//! does not create it.
+
+use crate::server::ConfigError;
+
+use super::FileStore;
+
+/// An S3 store for `bucket`, configured from the environment.
+#[cfg(not(feature = "s3"))]
+pub fn from_env(bucket: &str) -> Result<FileStore, ConfigError> {
+    let _ = bucket;
+    Err(ConfigError::S3(
+        "this build has no S3 support; rebuild cache-service with the `s3` feature".to_owned(),
+    ))
+}
