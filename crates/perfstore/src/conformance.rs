@@ -34,7 +34,8 @@ macro_rules! conformance_tests {
             load_of_non_json_is_a_typed_error, head_reports_size_kind_and_hash, list_keys_is_exact_and_sorted,
             list_keys_prefix_is_a_string_prefix, targets_and_sessions_are_isolated, delete_removes_one_artifact,
             delete_target_removes_everything_in_it, list_sessions_and_targets, file_and_folder_keys,
-            concurrent_writers_of_distinct_keys_all_land, concurrent_writers_of_one_key_leave_one_intact_value
+            concurrent_writers_of_distinct_keys_all_land, concurrent_writers_of_one_key_leave_one_intact_value,
+            reserved_records_are_stored_but_never_listed
         );
     };
     (@each $make:expr; $($scenario:ident),* $(,)?) => {
@@ -608,4 +609,42 @@ pub async fn concurrent_writers_of_one_key_leave_one_intact_value(store: &Store)
         ["shared.bin"],
         "no temp files are listed"
     );
+}
+
+/// perfstore's own records (under [`RESERVED_NAME`](crate::names::RESERVED_NAME)) round-trip
+/// like any artifact but never appear as a session or target.
+pub async fn reserved_records_are_stored_but_never_listed(store: &Store) {
+    use crate::names::TargetPath;
+    let session = SessionName::new("s").unwrap();
+    let records =
+        TargetPath::records_of(session.clone()).artifact(Key::new("session.json").unwrap());
+    let store_wide = TargetPath::store_records().artifact(Key::new("baselines/main.json").unwrap());
+    store
+        .save_json(&records, &json!({"created": 1}))
+        .await
+        .unwrap();
+    store
+        .save_json(&store_wide, &json!({"session": "s"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.load_json(&records).await.unwrap(),
+        Some(json!({"created": 1}))
+    );
+    assert_eq!(
+        store.load_json(&store_wide).await.unwrap(),
+        Some(json!({"session": "s"}))
+    );
+    // A session with records but no targets exists; its record target is never listed.
+    assert_eq!(
+        store.list_sessions().await.unwrap(),
+        std::slice::from_ref(&session)
+    );
+    assert!(store.list_targets(&session).await.unwrap().is_empty());
+    target(store, "s", "t").save_string("k", "v").await.unwrap();
+    assert_eq!(
+        store.list_targets(&session).await.unwrap(),
+        [TargetName::new("t").unwrap()]
+    );
+    assert_eq!(store.list_sessions().await.unwrap(), [session]);
 }

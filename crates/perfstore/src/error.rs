@@ -20,6 +20,20 @@ pub enum Error {
         path: ArtifactPath,
     },
 
+    /// The session does not exist.
+    #[error("session {session} not found")]
+    SessionNotFound {
+        /// The session asked for.
+        session: crate::names::SessionName,
+    },
+
+    /// No baseline has this name.
+    #[error("baseline @{name} is not set")]
+    BaselineNotFound {
+        /// The baseline asked for.
+        name: String,
+    },
+
     /// A JSON load found an artifact that is not JSON (or not of the requested shape).
     #[error("artifact {path} is not valid JSON for the requested type: {source}")]
     NotJson {
@@ -113,7 +127,10 @@ impl Error {
 
     /// Whether this error means something did not exist.
     pub fn is_not_found(&self) -> bool {
-        matches!(self, Error::NotFound { .. })
+        matches!(
+            self,
+            Error::NotFound { .. } | Error::SessionNotFound { .. } | Error::BaselineNotFound { .. }
+        )
     }
 }
 

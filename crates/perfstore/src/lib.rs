@@ -35,13 +35,16 @@
 //! (`conformance`, behind the `conformance` feature).
 
 pub mod artifact;
+pub mod baseline;
 pub mod blocking;
 pub mod cache_service;
 pub mod config;
+pub mod diff;
 pub mod error;
 pub mod local;
 pub mod memory;
 pub mod names;
+pub mod session;
 pub mod storage;
 
 #[cfg(feature = "conformance")]

@@ -165,14 +165,19 @@ impl Storage for MemoryStorage {
     }
 
     async fn list_sessions(&self) -> Result<Vec<SessionName>> {
-        Ok(self.read().keys().cloned().collect())
+        Ok(self
+            .read()
+            .keys()
+            .filter(|s| !s.is_reserved())
+            .cloned()
+            .collect())
     }
 
     async fn list_targets(&self, session: &SessionName) -> Result<Vec<TargetName>> {
         Ok(self
             .read()
             .get(session)
-            .map(|s| s.keys().cloned().collect())
+            .map(|s| s.keys().filter(|t| !t.is_reserved()).cloned().collect())
             .unwrap_or_default())
     }
 

@@ -300,6 +300,11 @@ string_newtype!(
     Key
 );
 
+/// The name perfstore gives its own records (session metadata, batch status, baselines). It is
+/// not a valid [`SessionName`] or [`TargetName`], so no user name can ever equal it, every
+/// backend stores the records through the same interface, and listings leave them out.
+pub const RESERVED_NAME: &str = ".perfstore";
+
 impl SessionName {
     /// Validates `value`; errors name the offending character.
     pub fn new(value: impl Into<String>) -> Result<Self, NameError> {
@@ -312,6 +317,16 @@ impl SessionName {
     /// values are still refused.
     pub fn sanitized(value: &str) -> Result<Self, NameError> {
         sanitize_name(NameKind::Session, value).map(Self)
+    }
+
+    /// The session holding store-wide records ([`RESERVED_NAME`]).
+    pub(crate) fn reserved() -> Self {
+        Self(RESERVED_NAME.to_owned())
+    }
+
+    /// Whether this is perfstore's own reserved session.
+    pub fn is_reserved(&self) -> bool {
+        self.0 == RESERVED_NAME
     }
 }
 
@@ -327,6 +342,16 @@ impl TargetName {
     /// values are still refused.
     pub fn sanitized(value: &str) -> Result<Self, NameError> {
         sanitize_name(NameKind::Target, value).map(Self)
+    }
+
+    /// The target holding a session's records ([`RESERVED_NAME`]).
+    pub(crate) fn reserved() -> Self {
+        Self(RESERVED_NAME.to_owned())
+    }
+
+    /// Whether this is perfstore's own reserved target.
+    pub fn is_reserved(&self) -> bool {
+        self.0 == RESERVED_NAME
     }
 }
 
@@ -445,6 +470,18 @@ impl fmt::Display for KeyPrefix {
     }
 }
 
+impl serde::Serialize for KeyPrefix {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for KeyPrefix {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Self::new(String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
 impl FromStr for KeyPrefix {
     type Err = NameError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -462,6 +499,16 @@ pub struct TargetPath {
 }
 
 impl TargetPath {
+    /// The reserved target of `session`, where perfstore keeps that session's records.
+    pub(crate) fn records_of(session: SessionName) -> Self {
+        Self::new(session, TargetName::reserved())
+    }
+
+    /// The reserved target of the reserved session, where perfstore keeps store-wide records.
+    pub(crate) fn store_records() -> Self {
+        Self::new(SessionName::reserved(), TargetName::reserved())
+    }
+
     /// A target path from validated names.
     pub fn new(session: SessionName, target: TargetName) -> Self {
         Self { session, target }

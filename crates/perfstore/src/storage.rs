@@ -72,10 +72,12 @@ pub trait Storage: fmt::Debug + Send + Sync + 'static {
     /// The keys of `target` that start with `prefix`, sorted.
     async fn list_keys(&self, target: &TargetPath, prefix: &KeyPrefix) -> Result<Vec<Key>>;
 
-    /// The sessions that hold at least one target, sorted.
+    /// The sessions that hold at least one target or perfstore's records for the session,
+    /// sorted; never the reserved session.
     async fn list_sessions(&self) -> Result<Vec<SessionName>>;
 
-    /// The targets of `session` that hold at least one artifact, sorted.
+    /// The targets of `session` that hold at least one artifact, sorted; never the reserved
+    /// target ([`crate::names::RESERVED_NAME`]).
     async fn list_targets(&self, session: &SessionName) -> Result<Vec<TargetName>>;
 
     /// Deletes `target` and every artifact in it; returns how many artifacts were deleted.

@@ -1,0 +1,357 @@
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use super::render::{Format, render};
+use super::*;
+use crate::session::{EnvFingerprint, SessionMeta, ensure_session};
+
+fn s(name: &str) -> SessionName {
+    SessionName::new(name).unwrap()
+}
+
+/// base: page1 (metrics, summary, logo), page2 (metrics), gone (x)
+/// cand: page1 (metrics changed, summary changed, logo same, new.json), page2 (same), fresh (x)
+async fn two_sessions() -> Store {
+    let store = Store::memory();
+    let b1 = store.target("base", "page1").unwrap();
+    b1.save_json(
+        "results/metrics.json",
+        &json!({"parse_ms": 100.0, "nodes": 400, "throughput": 50, "errors": 0, "url": "a", "samples": [1, 2], "gone": 1}),
+    )
+    .await
+    .unwrap();
+    b1.save_string("reports/summary.md", "# page1\nline a\nline b\n")
+        .await
+        .unwrap();
+    b1.save_bytes("logo.bin", vec![1, 2, 3]).await.unwrap();
+    store
+        .target("base", "page2")
+        .unwrap()
+        .save_json("results/metrics.json", &json!({"n": 1}))
+        .await
+        .unwrap();
+    store
+        .target("base", "gone")
+        .unwrap()
+        .save_string("x", "x")
+        .await
+        .unwrap();
+
+    let c1 = store.target("cand", "page1").unwrap();
+    c1.save_json(
+        "results/metrics.json",
+        &json!({"parse_ms": 120.0, "nodes": 402, "throughput": 40, "errors": 2, "url": "b", "samples": [1, 3], "added": true}),
+    )
+    .await
+    .unwrap();
+    c1.save_string("reports/summary.md", "# page1\nline a\nline B\nline c\n")
+        .await
+        .unwrap();
+    c1.save_bytes("logo.bin", vec![1, 2, 3]).await.unwrap();
+    c1.save_json("results/new.json", &json!({})).await.unwrap();
+    store
+        .target("cand", "page2")
+        .unwrap()
+        .save_json("results/metrics.json", &json!({"n": 1}))
+        .await
+        .unwrap();
+    store
+        .target("cand", "fresh")
+        .unwrap()
+        .save_string("x", "x")
+        .await
+        .unwrap();
+    store
+}
+
+fn find<'a>(diff: &'a SessionDiff, target: &str, key: &str) -> &'a ArtifactChange {
+    &diff
+        .targets
+        .iter()
+        .find(|t| t.target.as_str() == target)
+        .unwrap()
+        .artifacts
+        .iter()
+        .find(|a| a.key.as_str() == key)
+        .unwrap()
+        .change
+}
+
+fn metric<'a>(diff: &'a SessionDiff, path: &str) -> &'a MetricChange {
+    diff.metrics().find(|(_, _, m)| m.path == path).unwrap().2
+}
+
+#[tokio::test]
+async fn targets_artifacts_and_metrics_are_compared() {
+    let store = two_sessions().await;
+    let diff = diff_sessions(&store, &s("base"), &s("cand"), &DiffOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(diff.only_in_base, [TargetName::new("gone").unwrap()]);
+    assert_eq!(diff.only_in_candidate, [TargetName::new("fresh").unwrap()]);
+    assert_eq!(diff.targets.len(), 2);
+    assert_eq!(find(&diff, "page1", "logo.bin"), &ArtifactChange::Unchanged);
+    assert_eq!(
+        find(&diff, "page2", "results/metrics.json"),
+        &ArtifactChange::Unchanged
+    );
+    assert_eq!(
+        find(&diff, "page1", "results/new.json"),
+        &ArtifactChange::Added {
+            kind: ArtifactKind::Json
+        }
+    );
+    assert_eq!(
+        find(&diff, "page1", "reports/summary.md"),
+        &ArtifactChange::Text {
+            changed_lines: 3,
+            unified: None
+        }
+    );
+
+    let p = metric(&diff, "parse_ms");
+    assert_eq!((p.base, p.candidate, p.absolute), (100.0, 120.0, 20.0));
+    assert!((p.relative.unwrap() - 0.2).abs() < 1e-12);
+    assert_eq!(p.verdict, Verdict::Regression);
+    assert_eq!(
+        metric(&diff, "nodes").verdict,
+        Verdict::Unchanged,
+        "0.5 % is within 5 %"
+    );
+    assert_eq!(
+        metric(&diff, "throughput").verdict,
+        Verdict::Improvement,
+        "higher is worse by default"
+    );
+    let errors = metric(&diff, "errors");
+    assert_eq!(
+        (errors.relative, errors.verdict),
+        (None, Verdict::Regression),
+        "0 → 2 has no relative change but regresses"
+    );
+    assert_eq!(metric(&diff, "samples[1]").verdict, Verdict::Regression);
+    assert_eq!(metric(&diff, "samples[0]").verdict, Verdict::Unchanged);
+
+    let ArtifactChange::Json { values, .. } = find(&diff, "page1", "results/metrics.json") else {
+        panic!("metrics.json is a JSON change");
+    };
+    let paths: Vec<&str> = values.iter().map(|v| v.path.as_str()).collect();
+    assert_eq!(paths, ["url", "gone", "added"]);
+    assert_eq!(values[1].candidate, None);
+    assert_eq!(values[2].base, None);
+
+    let sum = &diff.summary;
+    assert_eq!(
+        (
+            sum.targets_compared,
+            sum.artifacts_added,
+            sum.artifacts_removed,
+            sum.artifacts_changed,
+            sum.artifacts_unchanged
+        ),
+        (2, 1, 0, 2, 2)
+    );
+    assert_eq!((sum.regressions, sum.improvements), (3, 1));
+    assert!(diff.has_regressions());
+}
+
+#[tokio::test]
+async fn rules_override_direction_and_threshold_per_metric() {
+    let store = two_sessions().await;
+    let options = DiffOptions {
+        rules: vec![
+            MetricRule {
+                pattern: "throughput".into(),
+                relative: None,
+                direction: Some(Direction::LowerIsWorse),
+            },
+            MetricRule {
+                pattern: "results/metrics.json:parse*".into(),
+                relative: Some(0.5),
+                direction: None,
+            },
+            MetricRule {
+                pattern: "samples[?]".into(),
+                relative: None,
+                direction: Some(Direction::Neutral),
+            },
+            MetricRule {
+                pattern: "other.json:errors".into(),
+                relative: None,
+                direction: Some(Direction::LowerIsWorse),
+            },
+        ],
+        ..DiffOptions::default()
+    };
+    let diff = diff_sessions(&store, &s("base"), &s("cand"), &options)
+        .await
+        .unwrap();
+    assert_eq!(metric(&diff, "throughput").verdict, Verdict::Regression);
+    assert_eq!(
+        metric(&diff, "parse_ms").verdict,
+        Verdict::Unchanged,
+        "20 % is within the rule's 50 %"
+    );
+    assert_eq!(metric(&diff, "parse_ms").threshold.relative, 0.5);
+    assert_eq!(metric(&diff, "samples[1]").verdict, Verdict::Changed);
+    assert_eq!(
+        metric(&diff, "errors").verdict,
+        Verdict::Regression,
+        "a rule for another key does not apply"
+    );
+}
+
+#[tokio::test]
+async fn filters_and_unified_diffs() {
+    let store = two_sessions().await;
+    let options = DiffOptions {
+        target: Some(TargetName::new("page1").unwrap()),
+        key_prefix: Some(KeyPrefix::new("reports/").unwrap()),
+        unified_diff: true,
+        ..DiffOptions::default()
+    };
+    let diff = diff_sessions(&store, &s("base"), &s("cand"), &options)
+        .await
+        .unwrap();
+    assert!(diff.only_in_base.is_empty() && diff.only_in_candidate.is_empty());
+    assert_eq!(diff.targets.len(), 1);
+    assert_eq!(diff.targets[0].artifacts.len(), 1);
+    let ArtifactChange::Text {
+        unified: Some(u), ..
+    } = find(&diff, "page1", "reports/summary.md")
+    else {
+        panic!("unified diff requested");
+    };
+    assert!(u.contains("--- base/reports/summary.md"), "{u}");
+    assert!(
+        u.contains("-line b\n") && u.contains("+line B\n") && u.contains("+line c\n"),
+        "{u}"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_session_is_an_error() {
+    let store = two_sessions().await;
+    let err = diff_sessions(&store, &s("base"), &s("nope"), &DiffOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, crate::Error::SessionNotFound { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn differing_fingerprints_warn() {
+    let store = two_sessions().await;
+    let diff = diff_sessions(&store, &s("base"), &s("cand"), &DiffOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(diff.warnings.len(), 2, "{:?}", diff.warnings);
+    assert!(
+        diff.warnings[0].contains("no environment fingerprint"),
+        "{:?}",
+        diff.warnings
+    );
+
+    ensure_session(&store, &s("base"), &BTreeMap::new())
+        .await
+        .unwrap();
+    let meta = ensure_session(&store, &s("cand"), &BTreeMap::new())
+        .await
+        .unwrap();
+    let diff = diff_sessions(&store, &s("base"), &s("cand"), &DiffOptions::default())
+        .await
+        .unwrap();
+    assert!(
+        diff.warnings.is_empty(),
+        "same machine: {:?}",
+        diff.warnings
+    );
+
+    // Rewrite the candidate's record as if it ran elsewhere.
+    let elsewhere = SessionMeta {
+        fingerprint: EnvFingerprint {
+            host: "ci-runner-7".into(),
+            cores: 64,
+            ..meta.fingerprint.clone()
+        },
+        ..meta
+    };
+    let path = TargetPath::records_of(s("cand")).artifact(Key::new("session.json").unwrap());
+    crate::StorageExt::save(&*store, &path, &elsewhere)
+        .await
+        .unwrap();
+    let diff = diff_sessions(&store, &s("base"), &s("cand"), &DiffOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(diff.warnings.len(), 2, "{:?}", diff.warnings);
+    assert!(
+        diff.warnings
+            .iter()
+            .any(|w| w.contains("host") && w.contains("ci-runner-7"))
+    );
+    assert!(diff.warnings.iter().any(|w| w.contains("cores")));
+}
+
+#[tokio::test]
+async fn renderers_show_what_changed() {
+    let store = two_sessions().await;
+    let diff = diff_sessions(&store, &s("base"), &s("cand"), &DiffOptions::default())
+        .await
+        .unwrap();
+
+    let table = render(&diff, Format::Table);
+    assert!(
+        table.starts_with("perfstore diff: base → cand (threshold 5.0%, higher is worse)"),
+        "{table}"
+    );
+    assert!(table.contains("3 regressions, 1 improvements"), "{table}");
+    let parse_row = table.lines().find(|l| l.contains("parse_ms")).unwrap();
+    assert!(
+        parse_row.contains("+20.0%") && parse_row.contains("regression"),
+        "{parse_row}"
+    );
+    assert!(
+        table.find("parse_ms").unwrap() < table.find("throughput").unwrap(),
+        "regressions first:\n{table}"
+    );
+    assert!(table.contains("only in base: gone"), "{table}");
+    assert!(
+        table.contains("page1 reports/summary.md text, 3 lines changed"),
+        "{table}"
+    );
+    assert!(
+        !table.contains("logo.bin"),
+        "unchanged artifacts are not listed:\n{table}"
+    );
+
+    let md = render(&diff, Format::Markdown);
+    assert!(md.starts_with("### 🔴 perfstore: `base` → `cand`"), "{md}");
+    assert!(
+        md.contains(
+            "| page1 | `results/metrics.json` | `parse_ms` | 100 | 120 | +20.0% | 🔴 regression |"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains("<details><summary>1 metrics changed within the threshold</summary>"),
+        "{md}"
+    );
+    assert!(md.contains("- only in `cand`: `fresh`"), "{md}");
+
+    let json: serde_json::Value = serde_json::from_str(&render(&diff, Format::Json)).unwrap();
+    assert_eq!(json["summary"]["regressions"], 3);
+    assert_eq!(json["only_in_base"], json!(["gone"]));
+    let back: SessionDiff = serde_json::from_value(json).unwrap();
+    assert_eq!(back, diff);
+}
+
+#[test]
+fn globs_match_whole_paths() {
+    assert!(glob_match("*", "a.b[0]"));
+    assert!(glob_match("lat*.p?9", "latency.p99"));
+    assert!(!glob_match("lat*.p?9", "latency.p999"));
+    assert!(glob_match("*_ms", "parse_ms"));
+    assert!(!glob_match("parse", "parse_ms"));
+    assert!(glob_match("a*b*c", "aXXbYYc"));
+    assert!(!glob_match("a*b*c", "aXXbYY"));
+}
