@@ -176,9 +176,29 @@ impl StorageConfig {
                 self.local,
             ))),
             StorageMode::Memory => Ok(Store::memory()),
-            StorageMode::CacheService => Err(Error::Unsupported(
-                "the cache_service storage mode is not available yet; use local or memory".into(),
-            )),
+            StorageMode::CacheService => {
+                let client = match &self.cache_service_url {
+                    Some(url) => {
+                        let mut remote = cache_client::RemoteConfig::new(url.as_str());
+                        if let Some((name, value)) = &self.api_key {
+                            remote = remote.with_api_key(name.as_str(), value.as_str());
+                        }
+                        cache_client::CacheClient::remote(remote)
+                            .map_err(|e| Error::Config(format!("cache service at {url}: {e}")))?
+                    }
+                    // Like the official client's from_env: no URL, an in-process service.
+                    None => {
+                        tracing::info!(
+                            "no URL__TARGET_SERVER__CACHE_SERVICE: using an in-process cache service (memory, lost at exit)"
+                        );
+                        cache_client::CacheClient::in_memory()
+                    }
+                };
+                Ok(Store::new(crate::cache_service::CacheServiceStorage::new(
+                    client,
+                    self.namespace.as_str(),
+                )))
+            }
         }
     }
 }
@@ -271,12 +291,20 @@ mod tests {
     }
 
     #[test]
-    fn cache_service_is_not_available_yet() {
-        let err = config(&[("PERF_STORAGE_MODE", "cache_service")])
+    fn cache_service_without_a_url_runs_in_process() {
+        let store = config(&[("PERF_STORAGE_MODE", "cache_service")])
             .unwrap()
             .open()
-            .unwrap_err();
-        assert!(matches!(err, Error::Unsupported(_)), "{err}");
-        assert!(err.to_string().contains("not available yet"));
+            .unwrap();
+        assert_eq!(store.name(), "cache_service");
+        assert!(!store.capabilities().persistent);
+        let err = config(&[
+            ("PERF_STORAGE_MODE", "cache_service"),
+            ("URL__TARGET_SERVER__CACHE_SERVICE", "not a url"),
+        ])
+        .unwrap()
+        .open()
+        .unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{err}");
     }
 }

@@ -25,10 +25,12 @@ use crate::names::{Key, SessionName, TargetName};
 use crate::storage::{StorageExt, Store, TargetHandle};
 
 /// Generates one `#[tokio::test]` per scenario of this module for the backend `$make` builds.
+/// Attributes written after the closure (e.g. `, #[ignore = "needs a server"]`) are put on
+/// every generated test.
 #[macro_export]
 macro_rules! conformance_tests {
-    ($make:expr) => {
-        $crate::conformance_tests!(@each $make;
+    ($make:expr $(, #[$attr:meta])* $(,)?) => {
+        $crate::conformance_tests!(@each [$(#[$attr])*] $make;
             json_roundtrip, typed_roundtrip, text_roundtrip, bytes_roundtrip, large_artifact_roundtrip,
             missing_is_none, empty_artifacts_exist, save_replaces_across_kinds, load_string_of_json_returns_its_text,
             load_of_non_json_is_a_typed_error, head_reports_size_kind_and_hash, list_keys_is_exact_and_sorted,
@@ -38,14 +40,16 @@ macro_rules! conformance_tests {
             reserved_records_are_stored_but_never_listed
         );
     };
-    (@each $make:expr; $($scenario:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $scenario() {
-                let (store, _guard) = ($make)().await;
-                $crate::conformance::$scenario(&store).await;
-            }
-        )*
+    (@each $attrs:tt $make:expr; $($scenario:ident),* $(,)?) => {
+        $( $crate::conformance_tests!(@one $attrs $make; $scenario); )*
+    };
+    (@one [$($attr:tt)*] $make:expr; $scenario:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        $($attr)*
+        async fn $scenario() {
+            let (store, _guard) = ($make)().await;
+            $crate::conformance::$scenario(&store).await;
+        }
     };
 }
 

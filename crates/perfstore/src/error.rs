@@ -64,6 +64,17 @@ pub enum Error {
         reason: String,
     },
 
+    /// The key is valid but this backend cannot hold it (e.g. a segment too long once escaped).
+    #[error("the {backend} backend cannot store {path}: {reason}")]
+    KeyNotSupported {
+        /// The artifact.
+        path: ArtifactPath,
+        /// Which backend.
+        backend: &'static str,
+        /// Why.
+        reason: String,
+    },
+
     /// A value could not be serialised to JSON.
     #[error("cannot serialise the value for {path} as JSON: {source}")]
     Serialize {
@@ -121,7 +132,10 @@ impl Error {
     pub fn is_invalid_input(&self) -> bool {
         matches!(
             self,
-            Error::InvalidName(_) | Error::Serialize { .. } | Error::Config(_)
+            Error::InvalidName(_)
+                | Error::Serialize { .. }
+                | Error::Config(_)
+                | Error::KeyNotSupported { .. }
         )
     }
 

@@ -1,4 +1,453 @@
 //! The cache-service backend: each target is one key-based entry of the MGraph-AI Cache
-//! Service, and each artifact one child data file of it (see [`mapping`]).
+//! Service, and each artifact one child data file of it.
+//!
+//! | concept | on the service |
+//! |---|---|
+//! | target `(s, t)` | entry stored `key_based` with `cache_key = sessions/{s}/targets/{t}`, `file_id = perf-entry`, `json_field_path = cache_key`, so `cache_hash = sha256(cache_key)[..16]` |
+//! | finding it | `GET /{ns}/retrieve/hash/{cache_hash}/cache-id` on **every** operation: no id is cached, so another process's `delete_target` is never masked |
+//! | artifact `key` | a child data file of the entry, see [`mapping`] |
+//!
+//! - **Reads never create entries**; a missing entry or file is `None`.
+//! - **Race-safe creation:** workers that create the same new target at once each get a
+//!   `cache_id`, but key-based entries of one `cache_key` share one content path, and child data
+//!   lives under the content path, so every artifact written through any of those ids is
+//!   readable through the one the hash lookup returns.
+//! - **Replacing across kinds** (a key saved as text, then as JSON) stores the new file first,
+//!   then deletes the variants that existed *before* the store, so concurrent writers can never
+//!   delete each other's value; a duplicate left by such a race is resolved on read (fixed
+//!   order of [`ChildShape::ALL`]) and cleaned by the next save.
+//! - `delete_target` deletes every child file, then every id of the entry (the invalidation the
+//!   original module listed as a next step).
+//! - `list_sessions` / `list_targets` read the entries' folders through the admin storage routes
+//!   and keep the targets that hold at least one child file.
 
 pub mod mapping;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use cache_client::types::DataFileInfo;
+use cache_client::{CacheClient, CacheClientError, DataType, Strategy};
+use serde_json::{Value, json};
+
+use self::mapping::{ChildFile, ChildShape};
+use crate::artifact::{Artifact, ArtifactMeta, canonical_json};
+use crate::error::{Error, Result};
+use crate::names::{ArtifactPath, Key, KeyPrefix, SessionName, TargetName, TargetPath};
+use crate::storage::{Capabilities, Storage};
+
+/// The `file_id` of every target's entry (the original module's constant).
+pub const ENTRY_FILE_ID: &str = "perf-entry";
+
+/// Artifacts as child data files of one cache-service entry per target.
+#[derive(Debug, Clone)]
+pub struct CacheServiceStorage {
+    client: CacheClient,
+    namespace: String,
+    persistent: bool,
+}
+
+fn backend_error(e: CacheClientError) -> Error {
+    Error::Backend {
+        backend: "cache_service",
+        message: e.to_string(),
+        source: Some(Box::new(e)),
+    }
+}
+
+/// The entry's `cache_key` for a target.
+pub fn cache_key(target: &TargetPath) -> String {
+    format!("sessions/{}/targets/{}", target.session, target.target)
+}
+
+/// The entry's `cache_hash` for a target: the service hashes the `cache_key` field.
+pub fn cache_hash(target: &TargetPath) -> String {
+    cache_wire::hash::hash_str(&cache_key(target))
+}
+
+impl CacheServiceStorage {
+    /// A backend over `client`, storing in `namespace`.
+    pub fn new(client: CacheClient, namespace: impl Into<String>) -> Self {
+        let persistent = client.base_url().is_some();
+        Self {
+            client,
+            namespace: namespace.into(),
+            persistent,
+        }
+    }
+
+    /// The client behind this backend.
+    pub fn client(&self) -> &CacheClient {
+        &self.client
+    }
+
+    /// The namespace.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// The entry's current `cache_id`, if the target has an entry. Never creates one.
+    pub async fn entry_id(&self, target: &TargetPath) -> Result<Option<String>> {
+        Ok(self
+            .client
+            .retrieve()
+            .hash_cache_id(&self.namespace, &cache_hash(target))
+            .await
+            .map_err(backend_error)?
+            .and_then(|found| found.cache_id))
+    }
+
+    /// The entry's `cache_id`, creating the entry if needed.
+    async fn ensure_entry(&self, target: &TargetPath) -> Result<String> {
+        if let Some(id) = self.entry_id(target).await? {
+            return Ok(id);
+        }
+        let key = cache_key(target);
+        let entry = json!({
+            "cache_key": key,
+            "session_name": target.session,
+            "target_name": target.target,
+            "timestamp": chrono::Utc::now().timestamp_millis(),
+            "config": {},
+            "summary": {},
+        });
+        let stored = self
+            .client
+            .store()
+            .json_with_key(
+                &self.namespace,
+                Strategy::KeyBased,
+                &key,
+                Some(ENTRY_FILE_ID),
+                Some("cache_key"),
+                &entry,
+            )
+            .await
+            .map_err(backend_error)?;
+        Ok(stored.cache_id)
+    }
+
+    /// The child files under `folder` (escaped; `None` for all), mapped back to keys.
+    async fn children(
+        &self,
+        id: &str,
+        folder: Option<&str>,
+        recursive: bool,
+    ) -> Result<Vec<(Key, ChildShape)>> {
+        let listing = match self
+            .client
+            .data()
+            .list(&self.namespace, id, folder, recursive)
+            .await
+        {
+            Ok(listing) => listing,
+            // The entry vanished between lookup and listing (a concurrent delete_target).
+            Err(e) if e.is_not_found() => return Ok(Vec::new()),
+            Err(e) => return Err(backend_error(e)),
+        };
+        Ok(listing.files.iter().filter_map(child_key).collect())
+    }
+
+    /// The shapes `key` is currently stored in (normally one).
+    async fn variants(&self, id: &str, key: &Key) -> Result<Vec<ChildShape>> {
+        let folder = mapping::data_key_of(key);
+        let folder = (!folder.is_empty()).then_some(folder.as_str());
+        let mut shapes: Vec<ChildShape> = self
+            .children(id, folder, false)
+            .await?
+            .into_iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, shape)| shape)
+            .collect();
+        shapes.sort_by_key(|s| ChildShape::ALL.iter().position(|x| x == s));
+        shapes.dedup();
+        Ok(shapes)
+    }
+
+    fn file(path: &ArtifactPath, shape: ChildShape) -> Result<ChildFile> {
+        mapping::child_file(&path.key, shape).map_err(|e| Error::KeyNotSupported {
+            path: path.clone(),
+            backend: "cache_service",
+            reason: e.to_string(),
+        })
+    }
+
+    async fn store_child(
+        &self,
+        id: &str,
+        path: &ArtifactPath,
+        file: &ChildFile,
+        artifact: &Artifact,
+    ) -> Result<()> {
+        let data = self.client.data();
+        let (ns, key, fid) = (
+            &self.namespace,
+            opt(&file.data_key),
+            Some(file.data_file_id.as_str()),
+        );
+        let result = match file.shape {
+            ChildShape::JsonObject => {
+                let value: Value =
+                    serde_json::from_slice(artifact.bytes()).map_err(|source| Error::NotJson {
+                        path: path.clone(),
+                        source,
+                    })?;
+                data.store_json(ns, id, key, fid, &value).await
+            }
+            ChildShape::JsonText | ChildShape::Text => {
+                let text =
+                    std::str::from_utf8(artifact.bytes()).map_err(|source| Error::NotText {
+                        path: path.clone(),
+                        source,
+                    })?;
+                data.store_string(ns, id, key, fid, text).await
+            }
+            ChildShape::Binary => {
+                data.store_binary(ns, id, key, fid, artifact.bytes().clone())
+                    .await
+            }
+            ChildShape::EmptyText | ChildShape::EmptyBinary => {
+                data.store_json(ns, id, key, fid, &json!({})).await
+            }
+        };
+        result.map(|_| ()).map_err(backend_error)
+    }
+
+    async fn delete_child(&self, id: &str, file: &ChildFile) -> Result<bool> {
+        self.client
+            .data()
+            .delete(
+                &self.namespace,
+                id,
+                file.data_type(),
+                opt(&file.data_key),
+                &file.data_file_id,
+            )
+            .await
+            .map_err(backend_error)
+    }
+
+    async fn fetch_child(&self, id: &str, file: &ChildFile) -> Result<Option<Artifact>> {
+        let data = self.client.data();
+        let (ns, key, fid) = (
+            &self.namespace,
+            opt(&file.data_key),
+            file.data_file_id.as_str(),
+        );
+        let kind = Some(file.shape.kind());
+        let bytes: Option<Bytes> = match file.shape {
+            ChildShape::JsonObject => data
+                .retrieve_json(ns, id, key, fid)
+                .await
+                .map_err(backend_error)?
+                .map(|v| Bytes::from(canonical_json(&v))),
+            ChildShape::JsonText | ChildShape::Text => data
+                .retrieve_string(ns, id, key, fid)
+                .await
+                .map_err(backend_error)?
+                .map(Bytes::from),
+            ChildShape::Binary => data
+                .retrieve_binary(ns, id, key, fid)
+                .await
+                .map_err(backend_error)?,
+            ChildShape::EmptyText | ChildShape::EmptyBinary => Some(Bytes::new()),
+        };
+        Ok(bytes.map(|b| Artifact::from_stored(b, kind)))
+    }
+
+    /// Paths of every file below `{ns}/data/key-based/sessions[/{session}/targets]`.
+    async fn entry_files(&self, session: Option<&SessionName>) -> Result<Vec<String>> {
+        let mut root = format!("{}/data/key-based/sessions", self.namespace);
+        if let Some(s) = session {
+            root.push_str(&format!("/{s}/targets"));
+        }
+        let all = self
+            .client
+            .admin_storage()
+            .files_all(&root)
+            .await
+            .map_err(backend_error)?;
+        Ok(all.files)
+    }
+}
+
+fn opt(data_key: &str) -> Option<&str> {
+    (!data_key.is_empty()).then_some(data_key)
+}
+
+fn child_key(file: &DataFileInfo) -> Option<(Key, ChildShape)> {
+    let data_type = DataType::parse(&file.data_type).ok()?;
+    mapping::key_of(&file.data_key, &file.data_file_id, data_type)
+}
+
+/// `(session, target)` of a child data file path
+/// `{ns}/data/key-based/sessions/{s}/targets/{t}/perf-entry/data/…`.
+fn session_target_of(path: &str) -> Option<(&str, &str)> {
+    let rest = path.split_once("/data/key-based/sessions/")?.1;
+    let (session, rest) = rest.split_once("/targets/")?;
+    let (target, rest) = rest.split_once('/')?;
+    rest.starts_with(&format!("{ENTRY_FILE_ID}/data/"))
+        .then_some((session, target))
+}
+
+#[async_trait]
+impl Storage for CacheServiceStorage {
+    fn name(&self) -> &'static str {
+        "cache_service"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            records_kind: true,
+            file_and_folder_keys: true,
+            persistent: self.persistent,
+        }
+    }
+
+    async fn put(&self, path: &ArtifactPath, artifact: Artifact) -> Result<ArtifactMeta> {
+        let shape = ChildShape::for_artifact(artifact.kind(), artifact.bytes());
+        let file = Self::file(path, shape)?;
+        let id = self.ensure_entry(&path.target).await?;
+        let before = self.variants(&id, &path.key).await?;
+        self.store_child(&id, path, &file, &artifact).await?;
+        for other in before.into_iter().filter(|s| *s != shape) {
+            self.delete_child(&id, &Self::file(path, other)?).await?;
+        }
+        Ok(artifact.meta())
+    }
+
+    async fn get(&self, path: &ArtifactPath) -> Result<Option<Artifact>> {
+        let Some(id) = self.entry_id(&path.target).await? else {
+            return Ok(None);
+        };
+        for shape in self.variants(&id, &path.key).await? {
+            if let Some(artifact) = self.fetch_child(&id, &Self::file(path, shape)?).await? {
+                return Ok(Some(artifact));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn exists(&self, path: &ArtifactPath) -> Result<bool> {
+        match self.entry_id(&path.target).await? {
+            Some(id) => Ok(!self.variants(&id, &path.key).await?.is_empty()),
+            None => Ok(false),
+        }
+    }
+
+    async fn delete(&self, path: &ArtifactPath) -> Result<bool> {
+        let Some(id) = self.entry_id(&path.target).await? else {
+            return Ok(false);
+        };
+        let mut deleted = false;
+        for shape in self.variants(&id, &path.key).await? {
+            deleted |= self.delete_child(&id, &Self::file(path, shape)?).await?;
+        }
+        Ok(deleted)
+    }
+
+    async fn list_keys(&self, target: &TargetPath, prefix: &KeyPrefix) -> Result<Vec<Key>> {
+        let Some(id) = self.entry_id(target).await? else {
+            return Ok(Vec::new());
+        };
+        let folder = prefix
+            .folder()
+            .and_then(|f| Key::new(format!("{f}/x")).ok())
+            .map(|k| mapping::data_key_of(&k));
+        let keys: BTreeSet<Key> = self
+            .children(&id, folder.as_deref(), true)
+            .await?
+            .into_iter()
+            .map(|(key, _)| key)
+            .filter(|key| prefix.matches(key))
+            .collect();
+        Ok(keys.into_iter().collect())
+    }
+
+    async fn list_sessions(&self) -> Result<Vec<SessionName>> {
+        let mut sessions = BTreeSet::new();
+        for path in self.entry_files(None).await? {
+            if let Some((s, _)) = session_target_of(&path)
+                && let Ok(s) = SessionName::new(s)
+            {
+                sessions.insert(s);
+            }
+        }
+        Ok(sessions.into_iter().collect())
+    }
+
+    async fn list_targets(&self, session: &SessionName) -> Result<Vec<TargetName>> {
+        let mut targets = BTreeSet::new();
+        for path in self.entry_files(Some(session)).await? {
+            if let Some((s, t)) = session_target_of(&path)
+                && s == session.as_str()
+                && let Ok(t) = TargetName::new(t)
+            {
+                targets.insert(t);
+            }
+        }
+        Ok(targets.into_iter().collect())
+    }
+
+    async fn delete_target(&self, target: &TargetPath) -> Result<usize> {
+        let Some(id) = self.entry_id(target).await? else {
+            return Ok(0);
+        };
+        let count = self
+            .children(&id, None, true)
+            .await?
+            .into_iter()
+            .map(|(key, _)| key)
+            .collect::<BTreeSet<_>>()
+            .len();
+        self.client
+            .data()
+            .delete_all(&self.namespace, &id, None)
+            .await
+            .map_err(backend_error)?;
+        // Every id the entry was stored under (concurrent creators each got one).
+        let refs = self
+            .client
+            .retrieve()
+            .by_hash_refs(&self.namespace, &cache_hash(target))
+            .await
+            .map_err(backend_error)?;
+        let mut ids: BTreeMap<String, ()> = BTreeMap::from([(id, ())]);
+        if let Some(refs) = refs {
+            ids.extend(refs.cache_ids.into_iter().map(|r| (r.cache_id, ())));
+        }
+        for id in ids.keys() {
+            self.client
+                .delete()
+                .by_id(&self.namespace, id)
+                .await
+                .map_err(backend_error)?;
+        }
+        Ok(count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_match_the_original_module() {
+        let t = TargetPath::parse("store_test", "default").unwrap();
+        assert_eq!(cache_key(&t), "sessions/store_test/targets/default");
+        assert_eq!(cache_hash(&t), "f850dd9eec32fadf");
+    }
+
+    #[test]
+    fn child_paths_name_their_session_and_target() {
+        let p = "perf-results/data/key-based/sessions/s1/targets/t-1/perf-entry/data/results/m_djson.json";
+        assert_eq!(session_target_of(p), Some(("s1", "t-1")));
+        let entry = "perf-results/data/key-based/sessions/s1/targets/t-1/perf-entry.json";
+        assert_eq!(
+            session_target_of(entry),
+            None,
+            "the entry itself holds no artifact"
+        );
+    }
+}
