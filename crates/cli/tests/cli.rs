@@ -356,3 +356,94 @@ fn quickstart_stores_a_sample_session_and_prints_it_back() {
         "reports/summary.md\nresults/metrics.json\nsource/original.html\n"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_command_works_against_the_cache_service() {
+    let server = cache_client::LocalServer::in_memory().await.unwrap();
+    let url = server.base_url().to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path().to_path_buf();
+    let run = move |args: Vec<String>, stdin: Option<Vec<u8>>| {
+        let cwd = cwd.clone();
+        let url = url.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let mut full = vec![
+                    "--mode".to_owned(),
+                    "cache_service".to_owned(),
+                    "--url".to_owned(),
+                    url,
+                ];
+                full.extend(args);
+                let refs: Vec<&str> = full.iter().map(String::as_str).collect();
+                perfstore(&cwd, &refs, stdin.as_deref())
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+
+    let out = run(
+        args(&["put", "s", "t", "results/m.json", "--json"]),
+        Some(br#"{"p50": 1.5}"#.to_vec()),
+    )
+    .await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = run(
+        args(&["put", "s", "t", "reports/r.md"]),
+        Some(b"# hi".to_vec()),
+    )
+    .await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = run(args(&["get", "s", "t", "results/m.json"]), None).await;
+    assert_eq!(stdout(&out), "{\n    \"p50\": 1.5\n}");
+    let out = run(
+        args(&["head", "s", "t", "reports/r.md", "--format", "json"]),
+        None,
+    )
+    .await;
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        (v["size"].as_u64(), v["kind"].as_str()),
+        (Some(4), Some("text"))
+    );
+    assert_eq!(stdout(&run(args(&["ls"]), None).await), "s\n");
+    assert_eq!(stdout(&run(args(&["ls", "s"]), None).await), "t\n");
+    assert_eq!(
+        stdout(&run(args(&["ls", "s", "t"]), None).await),
+        "reports/r.md\nresults/m.json\n"
+    );
+    assert_eq!(
+        code(&run(args(&["rm", "s", "t", "reports/r.md"]), None).await),
+        0
+    );
+    assert_eq!(
+        code(&run(args(&["get", "s", "t", "reports/r.md"]), None).await),
+        3
+    );
+    assert_eq!(code(&run(args(&["rm", "s", "t", "--all"]), None).await), 0);
+    assert_eq!(stdout(&run(args(&["ls", "s"]), None).await), "");
+    // Nothing touched the local disk.
+    assert!(files_below(dir.path()).is_empty());
+    server.stop().await.unwrap();
+}
+
+#[test]
+fn cache_service_mode_without_a_url_runs_an_in_process_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = perfstore(dir.path(), &["--mode", "cache_service", "ls"], None);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = perfstore(dir.path(), &["--mode", "cache_service", "quickstart"], None);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("cache_service storage"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("example_com_blog_perf/"),
+        "{}",
+        stdout(&out)
+    );
+}
