@@ -33,6 +33,7 @@ pub enum TransportKind {
 /// [`admin_storage`](Self::admin_storage), [`server`](Self::server), [`info`](Self::info).
 ///
 /// ```
+/// # #[cfg(feature = "server")]
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), cache_client::CacheClientError> {
 /// use cache_client::{CacheClient, Strategy};
@@ -46,6 +47,8 @@ pub enum TransportKind {
 /// let back = client.retrieve().by_hash_json("demo", &stored.cache_hash).await?;
 /// assert_eq!(back, Some(body));
 /// # Ok(()) }
+/// # #[cfg(not(feature = "server"))]
+/// # fn main() {}
 /// ```
 #[derive(Clone)]
 pub struct CacheClient {

@@ -51,7 +51,7 @@ impl fmt::Display for Call {
 #[derive(Debug, thiserror::Error)]
 pub enum CacheClientError {
     /// HTTP 404 where a result was required.
-    #[error("{call}: not found (404): {body}")]
+    #[error("{call}: not found (404): {}", plain(body))]
     NotFound {
         /// The call.
         call: Box<Call>,
@@ -68,7 +68,7 @@ pub enum CacheClientError {
     },
     /// The input was refused: HTTP 400, 413 or 422 from the server, or (with `status: None`)
     /// refused by the client before sending because no URL can carry it.
-    #[error("{call}: invalid input{}: {detail}", status.map(|s| format!(" ({s})")).unwrap_or_default())]
+    #[error("{call}: invalid input{}: {}", status.map(|s| format!(" ({s})")).unwrap_or_default(), plain(detail))]
     InvalidInput {
         /// The call.
         call: Box<Call>,
@@ -114,6 +114,14 @@ pub enum CacheClientError {
         /// What is wrong and how to fix it.
         message: String,
     },
+}
+
+/// A JSON value for a message: strings without quotes or escapes, everything else as JSON.
+fn plain(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
 }
 
 impl CacheClientError {

@@ -14,14 +14,15 @@ use serde_json::Value;
 
 /// The generic retrieve response (`GET /{ns}/retrieve/{id}` and `/retrieve/hash/{h}`):
 /// the value with its metadata, or, for binary entries, a pointer to the binary route.
+/// Both variants are boxed: the bodies are large and the enum stays pointer-sized.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum RetrieveResponse {
     /// A binary entry (`Schema__Cache__Binary__Reference`); fetch the bytes from `binary_url`
     /// or with `retrieve().by_id_binary`.
-    Binary(BinaryReference),
+    Binary(Box<BinaryReference>),
     /// A JSON or string entry (`Schema__Cache__Retrieve__Success`).
-    Value(RetrieveSuccess),
+    Value(Box<RetrieveSuccess>),
 }
 
 impl RetrieveResponse {

@@ -22,7 +22,7 @@ fn bool_str(b: bool) -> &'static str {
 
 impl AdminStorageApi<'_> {
     /// `GET /admin/storage/bucket-name`: the S3 bucket, or `NA`.
-    pub async fn bucket_name(&self) -> Result<String> {
+    pub async fn bucket_name(self) -> Result<String> {
         let body: BucketName =
             Req::get("admin_storage().bucket_name", "/admin/storage/bucket-name")
                 .lit("/admin/storage/bucket-name")
@@ -33,7 +33,7 @@ impl AdminStorageApi<'_> {
     }
 
     /// `GET /admin/storage/file/exists/{path}`.
-    pub async fn file_exists(&self, path: &str) -> Result<bool> {
+    pub async fn file_exists(self, path: &str) -> Result<bool> {
         let body: AdminFileExists = Req::get(
             "admin_storage().file_exists",
             "/admin/storage/file/exists/{path}",
@@ -48,7 +48,7 @@ impl AdminStorageApi<'_> {
 
     /// `GET /admin/storage/file/bytes/{path}`: the raw bytes. As in the reference, a missing
     /// file gives empty bytes (not an error); use [`AdminStorageApi::file_content`] to tell.
-    pub async fn file_bytes(&self, path: &str) -> Result<Bytes> {
+    pub async fn file_bytes(self, path: &str) -> Result<Bytes> {
         Req::get(
             "admin_storage().file_bytes",
             "/admin/storage/file/bytes/{path}",
@@ -62,7 +62,7 @@ impl AdminStorageApi<'_> {
 
     /// `GET /admin/storage/file/content/{path}`: the bytes with the content type chosen from
     /// the extension; `None` if there is no such file.
-    pub async fn file_content(&self, path: &str) -> Result<Option<AdminFileContent>> {
+    pub async fn file_content(self, path: &str) -> Result<Option<AdminFileContent>> {
         let found = Req::get(
             "admin_storage().file_content",
             "/admin/storage/file/content/{path}",
@@ -80,7 +80,7 @@ impl AdminStorageApi<'_> {
 
     /// `GET /admin/storage/file/json/{path}`: the file parsed as JSON; `None` if there is no
     /// such file.
-    pub async fn file_json(&self, path: &str) -> Result<Option<Value>> {
+    pub async fn file_json(self, path: &str) -> Result<Option<Value>> {
         Req::get(
             "admin_storage().file_json",
             "/admin/storage/file/json/{path}",
@@ -94,7 +94,7 @@ impl AdminStorageApi<'_> {
 
     /// `GET /admin/storage/file/html/{path}`: the `html` field of a JSON file; `None` if
     /// there is no such file.
-    pub async fn file_html(&self, path: &str) -> Result<Option<String>> {
+    pub async fn file_html(self, path: &str) -> Result<Option<String>> {
         Req::get(
             "admin_storage().file_html",
             "/admin/storage/file/html/{path}",
@@ -109,7 +109,7 @@ impl AdminStorageApi<'_> {
     /// `GET /admin/storage/files/in/{path}?return_full_path=&recursive=`: file names in a
     /// folder (full paths when `recursive`).
     pub async fn files_in(
-        &self,
+        self,
         path: &str,
         recursive: bool,
         return_full_path: bool,
@@ -125,7 +125,7 @@ impl AdminStorageApi<'_> {
     }
 
     /// `GET /admin/storage/files/all/{path}`: every file below `path`, sorted full paths.
-    pub async fn files_all(&self, path: &str) -> Result<AdminFilesAll> {
+    pub async fn files_all(self, path: &str) -> Result<AdminFilesAll> {
         Req::get(
             "admin_storage().files_all",
             "/admin/storage/files/all/{path}",
@@ -139,7 +139,7 @@ impl AdminStorageApi<'_> {
 
     /// `GET /admin/storage/folders/{path}?return_full_path=&recursive=`: folder names.
     pub async fn folders(
-        &self,
+        self,
         path: &str,
         recursive: bool,
         return_full_path: bool,
@@ -155,7 +155,7 @@ impl AdminStorageApi<'_> {
     }
 
     /// `DELETE /admin/storage/file/delete/{path}`: `true` if a file was deleted.
-    pub async fn file_delete(&self, path: &str) -> Result<bool> {
+    pub async fn file_delete(self, path: &str) -> Result<bool> {
         let body: AdminFileDeleted = Req::delete(
             "admin_storage().file_delete",
             "/admin/storage/file/delete/{path}",

@@ -69,7 +69,7 @@ fn type_lit(data_type: DataType) -> &'static str {
 impl DataApi<'_> {
     #[allow(clippy::too_many_arguments)]
     async fn store(
-        &self,
+        self,
         op: &'static str,
         route: &'static str,
         data_type: DataType,
@@ -95,7 +95,7 @@ impl DataApi<'_> {
     /// `POST P/store/json[/{data_key}][/{data_file_id}]`: stores a JSON object (indent-4
     /// `.json`). Without a `data_file_id` a fresh uuid4 is used (and reported in `file_id`).
     pub async fn store_json<T: Serialize + ?Sized>(
-        &self,
+        self,
         namespace: &str,
         cache_id: &str,
         data_key: Option<&str>,
@@ -119,7 +119,7 @@ impl DataApi<'_> {
     /// `POST P/store/string[/{data_key}][/{data_file_id}]`: stores text (`.txt`), sent as a
     /// JSON string.
     pub async fn store_string(
-        &self,
+        self,
         namespace: &str,
         cache_id: &str,
         data_key: Option<&str>,
@@ -142,7 +142,7 @@ impl DataApi<'_> {
 
     /// `POST P/store/binary[/{data_key}][/{data_file_id}]`: stores bytes (`.bin`).
     pub async fn store_binary(
-        &self,
+        self,
         namespace: &str,
         cache_id: &str,
         data_key: Option<&str>,
@@ -179,7 +179,7 @@ impl DataApi<'_> {
 
     /// `GET P/json[/{data_key}]/{data_file_id}`: the JSON value, `None` if there is no such file.
     pub async fn retrieve_json(
-        &self,
+        self,
         namespace: &str,
         cache_id: &str,
         data_key: Option<&str>,
@@ -202,7 +202,7 @@ impl DataApi<'_> {
 
     /// `GET P/string[/{data_key}]/{data_file_id}`: the text, `None` if there is no such file.
     pub async fn retrieve_string(
-        &self,
+        self,
         namespace: &str,
         cache_id: &str,
         data_key: Option<&str>,
@@ -225,7 +225,7 @@ impl DataApi<'_> {
 
     /// `GET P/binary[/{data_key}]/{data_file_id}`: the bytes, `None` if there is no such file.
     pub async fn retrieve_binary(
-        &self,
+        self,
         namespace: &str,
         cache_id: &str,
         data_key: Option<&str>,
@@ -248,7 +248,7 @@ impl DataApi<'_> {
 
     /// `GET P/exists/{data_type}[/{data_key}]/{data_file_id}`: whether any copy exists.
     pub async fn exists(
-        &self,
+        self,
         namespace: &str,
         cache_id: &str,
         data_type: DataType,
@@ -263,7 +263,7 @@ impl DataApi<'_> {
 
     /// [`DataApi::exists`] with the whole response (the echoed, sanitised parameters).
     pub async fn exists_response(
-        &self,
+        self,
         namespace: &str,
         cache_id: &str,
         data_type: DataType,
@@ -283,7 +283,7 @@ impl DataApi<'_> {
 
     #[allow(clippy::too_many_arguments)]
     async fn update(
-        &self,
+        self,
         op: &'static str,
         route: &'static str,
         data_type: DataType,
@@ -306,7 +306,7 @@ impl DataApi<'_> {
     /// `POST P/update/json[/{data_key}]/{data_file_id}`: overwrites an existing file
     /// ([`crate::CacheClientError::NotFound`] if there is none).
     pub async fn update_json<T: Serialize + ?Sized>(
-        &self,
+        self,
         namespace: &str,
         cache_id: &str,
         data_key: Option<&str>,
@@ -329,7 +329,7 @@ impl DataApi<'_> {
 
     /// `POST P/update/string[/{data_key}]/{data_file_id}`.
     pub async fn update_string(
-        &self,
+        self,
         namespace: &str,
         cache_id: &str,
         data_key: Option<&str>,
@@ -352,7 +352,7 @@ impl DataApi<'_> {
 
     /// `POST P/update/binary[/{data_key}]/{data_file_id}`.
     pub async fn update_binary(
-        &self,
+        self,
         namespace: &str,
         cache_id: &str,
         data_key: Option<&str>,
@@ -377,7 +377,7 @@ impl DataApi<'_> {
     /// `GET P/list[/{data_key}]?recursive=`: the child files (each once per content copy).
     /// An unknown entry is [`crate::CacheClientError::NotFound`].
     pub async fn list(
-        &self,
+        self,
         namespace: &str,
         cache_id: &str,
         data_key: Option<&str>,
@@ -398,7 +398,7 @@ impl DataApi<'_> {
     /// `DELETE P/delete/{data_type}[/{data_key}]/{data_file_id}`: `true` if deleted, `false`
     /// if there was no such file.
     pub async fn delete(
-        &self,
+        self,
         namespace: &str,
         cache_id: &str,
         data_type: DataType,
@@ -419,7 +419,7 @@ impl DataApi<'_> {
     /// `DELETE P/delete/all[/{data_key}]`: every child file (under `data_key`, if given).
     /// Nothing to delete is still a success with `deleted_count: 0`.
     pub async fn delete_all(
-        &self,
+        self,
         namespace: &str,
         cache_id: &str,
         data_key: Option<&str>,

@@ -30,7 +30,7 @@ group! {
 
 impl ExistsApi<'_> {
     /// `GET /{ns}/exists/id/{cache_id}`.
-    pub async fn by_id(&self, namespace: &str, cache_id: &str) -> Result<bool> {
+    pub async fn by_id(self, namespace: &str, cache_id: &str) -> Result<bool> {
         let response: ExistsResponse =
             Req::get("exists().by_id", "/{namespace}/exists/id/{cache_id}")
                 .seg("namespace", namespace)
@@ -43,7 +43,7 @@ impl ExistsApi<'_> {
     }
 
     /// `GET /{ns}/exists/hash/{cache_hash}`.
-    pub async fn by_hash(&self, namespace: &str, cache_hash: &str) -> Result<bool> {
+    pub async fn by_hash(self, namespace: &str, cache_hash: &str) -> Result<bool> {
         let response: ExistsResponse =
             Req::get("exists().by_hash", "/{namespace}/exists/hash/{cache_hash}")
                 .seg("namespace", namespace)
@@ -74,7 +74,7 @@ fn update(
 impl UpdateApi<'_> {
     /// `POST /{ns}/update/{cache_id}/string` (sent as a JSON string).
     pub async fn string(
-        &self,
+        self,
         namespace: &str,
         cache_id: &str,
         text: &str,
@@ -94,7 +94,7 @@ impl UpdateApi<'_> {
 
     /// `POST /{ns}/update/{cache_id}/json` (a JSON object).
     pub async fn json<T: Serialize + ?Sized>(
-        &self,
+        self,
         namespace: &str,
         cache_id: &str,
         body: &T,
@@ -114,7 +114,7 @@ impl UpdateApi<'_> {
 
     /// `POST /{ns}/update/{cache_id}/binary` (`application/octet-stream`).
     pub async fn binary(
-        &self,
+        self,
         namespace: &str,
         cache_id: &str,
         bytes: impl Into<Bytes>,
@@ -137,7 +137,7 @@ impl DeleteApi<'_> {
     /// `DELETE /{ns}/delete/{cache_id}`: always HTTP 200; an unknown id is the normal result
     /// [`DeleteResponse::NotFound`]. Child data files are not deleted (as in the reference);
     /// use `data().delete_all` first.
-    pub async fn by_id(&self, namespace: &str, cache_id: &str) -> Result<DeleteResponse> {
+    pub async fn by_id(self, namespace: &str, cache_id: &str) -> Result<DeleteResponse> {
         Req::delete("delete().by_id", "/{namespace}/delete/{cache_id}")
             .seg("namespace", namespace)
             .lit("/delete")

@@ -20,7 +20,7 @@ group! {
 impl InfoApi<'_> {
     /// `GET /info/health`: `Ok(true)` if the service answers `{"status":"ok"}`. Needs the API
     /// key like every other route.
-    pub async fn health(&self) -> Result<bool> {
+    pub async fn health(self) -> Result<bool> {
         let health: Health = Req::get("info().health", "/info/health")
             .lit("/info/health")
             .send(self.client)
@@ -30,7 +30,7 @@ impl InfoApi<'_> {
     }
 
     /// `GET /info/status`: name, version, status, environment.
-    pub async fn status(&self) -> Result<ServiceStatus> {
+    pub async fn status(self) -> Result<ServiceStatus> {
         Req::get("info().status", "/info/status")
             .lit("/info/status")
             .send(self.client)
@@ -39,7 +39,7 @@ impl InfoApi<'_> {
     }
 
     /// `GET /info/versions`: package versions.
-    pub async fn versions(&self) -> Result<Versions> {
+    pub async fn versions(self) -> Result<Versions> {
         Req::get("info().versions", "/info/versions")
             .lit("/info/versions")
             .send(self.client)
@@ -48,7 +48,7 @@ impl InfoApi<'_> {
     }
 
     /// `GET /info/server`: the server instance id and boot time.
-    pub async fn server(&self) -> Result<ServerInfo> {
+    pub async fn server(self) -> Result<ServerInfo> {
         Req::get("info().server", "/info/server")
             .lit("/info/server")
             .send(self.client)
@@ -59,7 +59,7 @@ impl InfoApi<'_> {
 
 impl ServerApi<'_> {
     /// `GET /server/storage/info`: storage mode and TTL.
-    pub async fn storage_info(&self) -> Result<StorageInfo> {
+    pub async fn storage_info(self) -> Result<StorageInfo> {
         Req::get("server().storage_info", "/server/storage/info")
             .lit("/server/storage/info")
             .send(self.client)

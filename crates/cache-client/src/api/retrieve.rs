@@ -37,7 +37,7 @@ fn by_hash(op: &'static str, route: &'static str, namespace: &str, cache_hash: &
 
 impl RetrieveApi<'_> {
     /// `GET /{ns}/retrieve/{cache_id}`: the value with its metadata, or a binary reference.
-    pub async fn by_id(&self, namespace: &str, cache_id: &str) -> Result<Option<RetrieveResponse>> {
+    pub async fn by_id(self, namespace: &str, cache_id: &str) -> Result<Option<RetrieveResponse>> {
         by_id("retrieve().by_id", BY_ID, namespace, cache_id)
             .send(self.client)
             .await?
@@ -47,7 +47,7 @@ impl RetrieveApi<'_> {
     /// `GET /{ns}/retrieve/{cache_id}/json`: the value as JSON (binary entries come as
     /// `{"data_type":"binary","encoding":"base64","data":…}`; a string that is not JSON is a
     /// 415 [`crate::CacheClientError::Server`]).
-    pub async fn by_id_json(&self, namespace: &str, cache_id: &str) -> Result<Option<Value>> {
+    pub async fn by_id_json(self, namespace: &str, cache_id: &str) -> Result<Option<Value>> {
         by_id(
             "retrieve().by_id_json",
             "/{namespace}/retrieve/{cache_id}/json",
@@ -62,7 +62,7 @@ impl RetrieveApi<'_> {
 
     /// `GET /{ns}/retrieve/{cache_id}/string`: strings as they are, JSON as Python
     /// `json.dumps`, binary as base64.
-    pub async fn by_id_string(&self, namespace: &str, cache_id: &str) -> Result<Option<String>> {
+    pub async fn by_id_string(self, namespace: &str, cache_id: &str) -> Result<Option<String>> {
         by_id(
             "retrieve().by_id_string",
             "/{namespace}/retrieve/{cache_id}/string",
@@ -76,7 +76,7 @@ impl RetrieveApi<'_> {
     }
 
     /// `GET /{ns}/retrieve/{cache_id}/binary`: the raw bytes (gzip transparently undone).
-    pub async fn by_id_binary(&self, namespace: &str, cache_id: &str) -> Result<Option<Bytes>> {
+    pub async fn by_id_binary(self, namespace: &str, cache_id: &str) -> Result<Option<Bytes>> {
         by_id(
             "retrieve().by_id_binary",
             "/{namespace}/retrieve/{cache_id}/binary",
@@ -90,7 +90,7 @@ impl RetrieveApi<'_> {
     }
 
     /// `GET /{ns}/retrieve/{cache_id}/refs`: the by-id reference file.
-    pub async fn by_id_refs(&self, namespace: &str, cache_id: &str) -> Result<Option<FileRefs>> {
+    pub async fn by_id_refs(self, namespace: &str, cache_id: &str) -> Result<Option<FileRefs>> {
         by_id(
             "retrieve().by_id_refs",
             "/{namespace}/retrieve/{cache_id}/refs",
@@ -104,7 +104,7 @@ impl RetrieveApi<'_> {
     }
 
     /// `GET /{ns}/retrieve/{cache_id}/refs/all`: the reference and every file it lists.
-    pub async fn by_id_refs_all(&self, namespace: &str, cache_id: &str) -> Result<Option<RefsAll>> {
+    pub async fn by_id_refs_all(self, namespace: &str, cache_id: &str) -> Result<Option<RefsAll>> {
         by_id(
             "retrieve().by_id_refs_all",
             "/{namespace}/retrieve/{cache_id}/refs/all",
@@ -119,7 +119,7 @@ impl RetrieveApi<'_> {
 
     /// `GET /{ns}/retrieve/{cache_id}/metadata`: the content file's `.metadata`.
     pub async fn by_id_metadata(
-        &self,
+        self,
         namespace: &str,
         cache_id: &str,
     ) -> Result<Option<FileMetadataView>> {
@@ -137,7 +137,7 @@ impl RetrieveApi<'_> {
 
     /// `GET /{ns}/retrieve/{cache_id}/config`: the content file's `.config`.
     pub async fn by_id_config(
-        &self,
+        self,
         namespace: &str,
         cache_id: &str,
     ) -> Result<Option<FileConfigView>> {
@@ -155,7 +155,7 @@ impl RetrieveApi<'_> {
 
     /// `GET /{ns}/retrieve/hash/{cache_hash}`: the latest entry with that hash.
     pub async fn by_hash(
-        &self,
+        self,
         namespace: &str,
         cache_hash: &str,
     ) -> Result<Option<RetrieveResponse>> {
@@ -166,7 +166,7 @@ impl RetrieveApi<'_> {
     }
 
     /// `GET /{ns}/retrieve/hash/{cache_hash}/json`.
-    pub async fn by_hash_json(&self, namespace: &str, cache_hash: &str) -> Result<Option<Value>> {
+    pub async fn by_hash_json(self, namespace: &str, cache_hash: &str) -> Result<Option<Value>> {
         by_hash(
             "retrieve().by_hash_json",
             "/{namespace}/retrieve/hash/{cache_hash}/json",
@@ -180,11 +180,7 @@ impl RetrieveApi<'_> {
     }
 
     /// `GET /{ns}/retrieve/hash/{cache_hash}/string` (binary tried as UTF-8 before base64).
-    pub async fn by_hash_string(
-        &self,
-        namespace: &str,
-        cache_hash: &str,
-    ) -> Result<Option<String>> {
+    pub async fn by_hash_string(self, namespace: &str, cache_hash: &str) -> Result<Option<String>> {
         by_hash(
             "retrieve().by_hash_string",
             "/{namespace}/retrieve/hash/{cache_hash}/string",
@@ -198,7 +194,7 @@ impl RetrieveApi<'_> {
     }
 
     /// `GET /{ns}/retrieve/hash/{cache_hash}/binary`.
-    pub async fn by_hash_binary(&self, namespace: &str, cache_hash: &str) -> Result<Option<Bytes>> {
+    pub async fn by_hash_binary(self, namespace: &str, cache_hash: &str) -> Result<Option<Bytes>> {
         by_hash(
             "retrieve().by_hash_binary",
             "/{namespace}/retrieve/hash/{cache_hash}/binary",
@@ -213,7 +209,7 @@ impl RetrieveApi<'_> {
 
     /// `GET /{ns}/retrieve/hash/{cache_hash}/metadata`: the flat metadata of the latest entry.
     pub async fn by_hash_metadata(
-        &self,
+        self,
         namespace: &str,
         cache_hash: &str,
     ) -> Result<Option<CacheMetadata>> {
@@ -231,7 +227,7 @@ impl RetrieveApi<'_> {
 
     /// `GET /{ns}/retrieve/hash/{cache_hash}/refs-hash`: the by-hash reference file (every
     /// entry stored with that hash).
-    pub async fn by_hash_refs(&self, namespace: &str, cache_hash: &str) -> Result<Option<HashRef>> {
+    pub async fn by_hash_refs(self, namespace: &str, cache_hash: &str) -> Result<Option<HashRef>> {
         by_hash(
             "retrieve().by_hash_refs",
             "/{namespace}/retrieve/hash/{cache_hash}/refs-hash",
@@ -246,7 +242,7 @@ impl RetrieveApi<'_> {
 
     /// `GET /{ns}/retrieve/hash/{cache_hash}/cache-id`: the latest `cache_id` with that hash.
     pub async fn hash_cache_id(
-        &self,
+        self,
         namespace: &str,
         cache_hash: &str,
     ) -> Result<Option<HashCacheId>> {

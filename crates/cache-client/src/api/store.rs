@@ -42,7 +42,7 @@ fn base(
 impl StoreApi<'_> {
     /// `POST /{ns}/{strategy}/store/string`: stores `text` (sent as a JSON string).
     pub async fn string(
-        &self,
+        self,
         namespace: &str,
         strategy: Strategy,
         text: &str,
@@ -62,7 +62,7 @@ impl StoreApi<'_> {
 
     /// `POST /{ns}/{strategy}/store/string/{cache_key}?file_id=`.
     pub async fn string_with_key(
-        &self,
+        self,
         namespace: &str,
         strategy: Strategy,
         cache_key: &str,
@@ -87,7 +87,7 @@ impl StoreApi<'_> {
     /// `POST /{ns}/{strategy}/store/json`: stores a JSON object (`{}` is allowed; anything
     /// that is not an object is refused by the server with 400).
     pub async fn json<T: Serialize + ?Sized>(
-        &self,
+        self,
         namespace: &str,
         strategy: Strategy,
         body: &T,
@@ -102,7 +102,7 @@ impl StoreApi<'_> {
     /// `POST /{ns}/{strategy}/store/json/{cache_key}?file_id=&json_field_path=`. With a
     /// `json_field_path` (`a.b.c`) only that field's value is hashed.
     pub async fn json_with_key<T: Serialize + ?Sized>(
-        &self,
+        self,
         namespace: &str,
         strategy: Strategy,
         cache_key: &str,
@@ -128,7 +128,7 @@ impl StoreApi<'_> {
 
     /// `POST /{ns}/{strategy}/store/binary` (`application/octet-stream`).
     pub async fn binary(
-        &self,
+        self,
         namespace: &str,
         strategy: Strategy,
         bytes: impl Into<Bytes>,
@@ -148,7 +148,7 @@ impl StoreApi<'_> {
 
     /// `POST /{ns}/{strategy}/store/binary/{cache_key}?file_id=`.
     pub async fn binary_with_key(
-        &self,
+        self,
         namespace: &str,
         strategy: Strategy,
         cache_key: &str,
@@ -174,7 +174,7 @@ impl StoreApi<'_> {
     /// gzip data. The server hashes the decompressed bytes, stores the compressed ones, and
     /// decompresses on retrieve.
     pub async fn binary_gzip(
-        &self,
+        self,
         namespace: &str,
         strategy: Strategy,
         gzipped: impl Into<Bytes>,
@@ -195,7 +195,7 @@ impl StoreApi<'_> {
 
     /// [`StoreApi::binary_gzip`] on the cache-key route.
     pub async fn binary_gzip_with_key(
-        &self,
+        self,
         namespace: &str,
         strategy: Strategy,
         cache_key: &str,
