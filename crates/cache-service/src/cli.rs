@@ -1,4 +1,50 @@
-//! The arguments and entry point of `perfstore serve` (placeholder until the server lands).
+//! The arguments and entry point of `perfstore serve`.
+//!
+//! Every flag has the environment variable of the reference service as fallback
+//! (`CACHE__SERVICE__STORAGE_MODE`, `CACHE__SERVICE__LOCAL_DISK_PATH`,
+//! `CACHE__SERVICE__BUCKET_NAME`, `CACHE__SERVICE__DEFAULT_TTL_HOURS`,
+//! `FAST_API__AUTH__API_KEY__NAME` / `__VALUE`), plus `CACHE__SERVICE__NO_AUTH` and
+//! `CACHE__SERVICE__MAX_BODY_BYTES` for this server's own switches.
+
+use std::error::Error;
+use std::path::PathBuf;
+
+use crate::server::{AuthSettings, DEFAULT_MAX_BODY_BYTES, ServerConfig, StorageConfig, serve};
+
+/// The reference's default `CACHE__SERVICE__LOCAL_DISK_PATH`.
+pub const DEFAULT_DISK_PATH: &str = "/tmp/cache";
+
+/// Storage backends selectable on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageMode {
+    /// In memory (default).
+    Memory,
+    /// Local disk under `--path` (the reference's `local_disk`).
+    Disk,
+    /// An S3 or S3-compatible bucket.
+    S3,
+}
+
+/// Parses `memory`, `disk` (or the reference's `local_disk`) and `s3`.
+fn parse_storage_mode(raw: &str) -> Result<StorageMode, String> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "memory" => Ok(StorageMode::Memory),
+        "disk" | "local_disk" => Ok(StorageMode::Disk),
+        "s3" => Ok(StorageMode::S3),
+        other => Err(format!(
+            "unknown storage mode {other:?}: expected memory, disk (or local_disk) or s3"
+        )),
+    }
+}
+
+/// `true`/`false` style switches from the environment (`1`, `yes`, `on` count as true).
+fn parse_switch(raw: &str) -> Result<bool, String> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" | "" => Ok(false),
+        other => Err(format!("expected true or false, got {other:?}")),
+    }
+}
 
 /// `perfstore serve [--host 127.0.0.1] [--port 10017] [--storage memory|disk|s3] [--path DIR] [--no-auth]`
 #[derive(Debug, Clone, clap::Args)]
@@ -6,14 +52,157 @@ pub struct ServeArgs {
     /// Address to bind.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
-    /// Port to bind.
+    /// Port to bind (0 picks a free port).
     #[arg(long, default_value_t = 10017)]
     pub port: u16,
+    /// Storage backend: memory, disk (alias local_disk) or s3.
+    #[arg(
+        long,
+        env = "CACHE__SERVICE__STORAGE_MODE",
+        default_value = "memory",
+        value_parser = parse_storage_mode
+    )]
+    pub storage: StorageMode,
+    /// Root folder for `--storage disk` (same layout as the reference's local_disk mode)
+    /// [default: /tmp/cache, as the reference].
+    // A `String`, because the `perfstore` command has a global `--path` of that type and
+    // clap shares the argument id between them.
+    #[arg(long, env = "CACHE__SERVICE__LOCAL_DISK_PATH", value_name = "DIR")]
+    pub path: Option<String>,
+    /// Bucket for `--storage s3`; credentials, region and AWS_ENDPOINT_URL come from the
+    /// standard AWS environment variables.
+    #[arg(
+        long,
+        env = "CACHE__SERVICE__BUCKET_NAME",
+        default_value = "mgraph-ai-cache"
+    )]
+    pub bucket: String,
+    /// Serve without an API key (local development only).
+    #[arg(
+        long,
+        env = "CACHE__SERVICE__NO_AUTH",
+        default_value = "false",
+        default_missing_value = "true",
+        num_args = 0..=1,
+        value_parser = parse_switch
+    )]
+    pub no_auth: bool,
+    /// Largest accepted request body in bytes; larger bodies get 413.
+    #[arg(long, env = "CACHE__SERVICE__MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    pub max_body_bytes: usize,
+    /// TTL reported by /server/storage/info and /{ns}/stats (entries never expire).
+    #[arg(long, env = "CACHE__SERVICE__DEFAULT_TTL_HOURS", default_value_t = 24)]
+    pub ttl_hours: u64,
 }
 
 impl ServeArgs {
-    /// Runs the server until SIGTERM or Ctrl-C.
-    pub async fn run(self) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        Err("the cache service is not implemented yet".into())
+    /// The server configuration these arguments describe. Auth comes from
+    /// `FAST_API__AUTH__API_KEY__NAME` / `__VALUE` unless `--no-auth`.
+    pub fn config(&self) -> ServerConfig {
+        let storage = match self.storage {
+            StorageMode::Memory => StorageConfig::Memory,
+            StorageMode::Disk => StorageConfig::Disk {
+                path: PathBuf::from(self.path.as_deref().unwrap_or(DEFAULT_DISK_PATH)),
+            },
+            StorageMode::S3 => StorageConfig::S3 {
+                bucket: self.bucket.clone(),
+            },
+        };
+        ServerConfig {
+            host: self.host.clone(),
+            port: self.port,
+            storage,
+            auth: if self.no_auth {
+                AuthSettings::disabled()
+            } else {
+                AuthSettings::from_env()
+            },
+            max_body_bytes: self.max_body_bytes,
+            ttl_hours: self.ttl_hours,
+        }
+    }
+
+    /// Runs the server until SIGTERM or Ctrl-C, then shuts down gracefully.
+    pub async fn run(self) -> Result<(), Box<dyn Error + Send + Sync>> {
+        if self.no_auth {
+            tracing::warn!("serving without an API key (--no-auth): for local development only");
+        }
+        serve(self.config(), shutdown_signal()).await?;
+        Ok(())
+    }
+}
+
+/// Completes on Ctrl-C or (on Unix) SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    #[test]
+    fn storage_modes_accept_the_reference_names() {
+        assert_eq!(parse_storage_mode("local_disk"), Ok(StorageMode::Disk));
+        assert_eq!(parse_storage_mode("DISK"), Ok(StorageMode::Disk));
+        assert_eq!(parse_storage_mode("s3"), Ok(StorageMode::S3));
+        let err = parse_storage_mode("sqlite").unwrap_err();
+        assert!(err.contains("memory, disk"), "{err}");
+    }
+
+    #[test]
+    fn flags_build_the_server_config() {
+        let cli = Cli::try_parse_from([
+            "serve",
+            "--port",
+            "0",
+            "--storage",
+            "disk",
+            "--path",
+            "/x",
+            "--no-auth",
+        ])
+        .unwrap();
+        let config = cli.serve.config();
+        assert_eq!(config.port, 0);
+        assert_eq!(
+            config.storage,
+            StorageConfig::Disk {
+                path: PathBuf::from("/x")
+            }
+        );
+        assert!(!config.auth.enabled);
+        assert_eq!(config.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+        assert!(Cli::try_parse_from(["serve", "--storage", "ftp"]).is_err());
     }
 }

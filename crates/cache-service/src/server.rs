@@ -222,6 +222,13 @@ impl RunningServer {
 /// Binds `config.host:config.port` and serves in a background task.
 pub async fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
     let state = config.app_state()?;
+    if let StorageConfig::S3 { bucket } = &config.storage {
+        state.service.store().verify().await.map_err(|e| {
+            ConfigError::S3(format!(
+                "bucket {bucket:?} is not reachable ({e}); create it first (this server does not create buckets) and check the AWS_* variables"
+            ))
+        })?;
+    }
     let addr = format!("{}:{}", config.host, config.port);
     let listener = TcpListener::bind(&addr)
         .await

@@ -188,6 +188,13 @@ pub async fn cors(request: Request, next: Next) -> Response {
         return cors_preflight(request.headers(), origin, method);
     }
     let mut response = next.run(request).await;
+    if response
+        .extensions()
+        .get::<reply::UnhandledError>()
+        .is_some()
+    {
+        return response;
+    }
     let h = response.headers_mut();
     if let Some(origin) = origin {
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);

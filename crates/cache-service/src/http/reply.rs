@@ -95,11 +95,18 @@ pub fn internal(exception: &str, message: &str) -> Response {
             "Traceback (most recent call last):\n  File \"cache-service (Rust)\", in request handler\n{exception}: {message}\n"
         ),
     });
-    match to_compact_vec(&body) {
+    let mut response = match to_compact_vec(&body) {
         Ok(bytes) => with_type(StatusCode::INTERNAL_SERVER_ERROR, Some(JSON), bytes),
         Err(_) => with_type(StatusCode::INTERNAL_SERVER_ERROR, Some(JSON), "{}"),
-    }
+    };
+    response.extensions_mut().insert(UnhandledError);
+    response
 }
+
+/// Marks the 500 of an unhandled exception. The reference produces it in Starlette's
+/// `ServerErrorMiddleware`, outside CORS, so it carries no CORS headers.
+#[derive(Debug, Clone, Copy)]
+pub struct UnhandledError;
 
 /// The 500 for a service failure.
 pub fn service_error(error: &ServiceError) -> Response {

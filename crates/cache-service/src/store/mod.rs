@@ -269,6 +269,19 @@ impl FileStore {
         Ok(Listing { files, folders })
     }
 
+    /// Checks that the backend answers (lists the root), so that a missing bucket or bad
+    /// credentials fail at start-up rather than on the first request.
+    pub async fn verify(&self) -> Result<(), StoreError> {
+        self.inner
+            .list_with_delimiter(None)
+            .await
+            .map(|_| ())
+            .map_err(|source| StoreError::Backend {
+                path: String::new(),
+                source,
+            })
+    }
+
     /// Size in bytes of a file, `None` if it does not exist.
     pub async fn size(&self, path: &str) -> Result<Option<u64>, StoreError> {
         let Ok(location) = Self::parse(path) else {

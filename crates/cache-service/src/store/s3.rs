@@ -10,6 +10,29 @@ use crate::server::ConfigError;
 use super::FileStore;
 
 /// An S3 store for `bucket`, configured from the environment.
+#[cfg(feature = "s3")]
+pub fn from_env(bucket: &str) -> Result<FileStore, ConfigError> {
+    use std::sync::Arc;
+
+    use object_store::aws::AmazonS3Builder;
+
+    use super::StoreKind;
+
+    // reqwest is built without a bundled TLS provider; use ring's (a no-op if one is set).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let store = AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .build()
+        .map_err(|e| ConfigError::S3(e.to_string()))?;
+    Ok(FileStore::from_object_store(
+        Arc::new(store),
+        StoreKind::S3 {
+            bucket: bucket.to_owned(),
+        },
+    ))
+}
+
+/// An S3 store for `bucket`: unavailable in this build.
 #[cfg(not(feature = "s3"))]
 pub fn from_env(bucket: &str) -> Result<FileStore, ConfigError> {
     let _ = bucket;
