@@ -24,6 +24,13 @@ fn get(uri: &str, headers: &[(&str, &str)]) -> Request<Body> {
     builder.body(Body::empty()).unwrap()
 }
 
+/// Request headers, expected status, expected 401 message.
+type Case = (
+    &'static [(&'static str, &'static str)],
+    StatusCode,
+    Option<&'static str>,
+);
+
 fn unauthorized_body(message: &str) -> String {
     format!(
         "{{\n    \"data\": null,\n    \"error\": null,\n    \"message\": \"{message}\",\n    \"status\": \"error\"\n}}"
@@ -33,7 +40,7 @@ fn unauthorized_body(message: &str) -> String {
 #[tokio::test]
 async fn api_key_in_header_or_cookie() {
     let app = app_with(AuthSettings::api_key("x-api-key", "secret123"));
-    let cases: [(&[(&str, &str)], StatusCode, Option<&str>); 7] = [
+    let cases: [Case; 7] = [
         (
             &[],
             StatusCode::UNAUTHORIZED,
