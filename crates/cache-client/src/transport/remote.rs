@@ -40,6 +40,9 @@ impl RemoteTransport {
                 "base URL {base_url:?} must not have a query or fragment"
             )));
         }
+        // A crate with S3 support (cache-service) turns on reqwest's `rustls-no-provider`, and
+        // feature unification makes every reqwest client panic without a process provider.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.connect_timeout)
