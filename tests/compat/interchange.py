@@ -18,6 +18,8 @@ from normalise import IdMapper, differences
 from scenario import Step, delete, get, post_bytes, post_json, post_text, run_scenario
 
 NS = 'xchg'
+# Not a string prefix of NS: the reference's S3 listing matches raw key prefixes (see test_s3).
+NS2 = 'other-ns'
 
 WRITE_STEPS = [
     post_json('json key_based with json_field_path',
@@ -35,7 +37,7 @@ WRITE_STEPS = [
                save={'e6': 'cache_id', 'e6_hash': 'cache_hash'}),
     post_text('string key_based', f'/{NS}/key_based/store/string/docs/a b?file_id=readme', 'key based text',
               save={'e7': 'cache_id', 'e7_hash': 'cache_hash'}),
-    post_json('json direct with file_id', f'/{NS}2/direct/store/json/k?file_id=fixed', {'other': 'namespace'},
+    post_json('json direct with file_id', f'/{NS2}/direct/store/json/k?file_id=fixed', {'other': 'namespace'},
               save={'e8': 'cache_id', 'e8_hash': 'cache_hash'}),
     post_json('duplicate content (same hash, 2 ids)', f'/{NS}/direct/store/json', {'kind': 'latest'},
               save={'e9': 'cache_id'}),
@@ -104,8 +106,8 @@ def follow_up_steps() -> list[Step]:
             steps.append(get(f'{var}{suffix}', f'/{NS}/retrieve/hash/{{{var}}}{suffix}', expect=expect))
         steps.append(get(f'{var} exists', f'/{NS}/exists/hash/{{{var}}}'))
     steps += [
-        get('other namespace by id', f'/{NS}2/retrieve/{{e8}}'),
-        get('other namespace by hash', f'/{NS}2/retrieve/hash/{{e8_hash}}/json'),
+        get('other namespace by id', f'/{NS2}/retrieve/{{e8}}'),
+        get('other namespace by hash', f'/{NS2}/retrieve/hash/{{e8_hash}}/json'),
         get('child json', f'/{NS}/cache/{{e1}}/data/json/results/run1/metrics'),
         get('child string', f'/{NS}/cache/{{e1}}/data/string/results/run1/log'),
         get('child binary', f'/{NS}/cache/{{e1}}/data/binary/raw/trace'),
@@ -119,7 +121,7 @@ def follow_up_steps() -> list[Step]:
         get('child list binary entry', f'/{NS}/cache/{{e3}}/data/list', expect=listing(1)),
         get('file-ids', f'/{NS}/file-ids', unordered=True, expect=json_len(8)),
         get('file-hashes', f'/{NS}/file-hashes', expect=json_len(7)),
-        get('namespaces', '/namespaces/list', expect=lambda r: None if r.body == [NS, f'{NS}2'] else 'expected both namespaces'),
+        get('namespaces', '/namespaces/list', expect=lambda r: None if r.body == [NS2, NS] else 'expected both namespaces'),
         get('stats', f'/{NS}/stats'),
         get('storage files', f'/admin/storage/files/all/{NS}', unordered=True, expect=listing(58)),
         # now write on top of the other server's files

@@ -72,7 +72,7 @@ start_server() {
     fi
     # (env: every -u must come before the first NAME=VALUE)
     (cd "$dir" && exec env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_PROFILE \
-        -u AWS_REGION -u AWS_DEFAULT_REGION -u AWS_ENDPOINT_URL -u CACHE__SERVICE__LOCAL_DISK_PATH \
+        -u AWS_REGION -u AWS_DEFAULT_REGION -u AWS_ENDPOINT_URL -u AWS_ALLOW_HTTP -u CACHE__SERVICE__LOCAL_DISK_PATH \
         -u CACHE__SERVICE__BUCKET_NAME -u FAST_API__AUTH__API_KEY__NAME -u FAST_API__AUTH__API_KEY__VALUE \
         CACHE__SERVICE__STORAGE_MODE=memory "${auth_env[@]}" "$@") \
         >"$COMPAT_LOG_DIR/$name-$port.log" 2>&1 &

@@ -34,7 +34,7 @@ READY_TIMEOUT_SECONDS = float(os.environ.get('COMPAT_READY_TIMEOUT', '60'))
 _SCRUBBED_ENV = ('AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE',
                  'AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_ENDPOINT_URL', 'AWS_LAMBDA_FUNCTION_NAME',
                  'CACHE__SERVICE__STORAGE_MODE', 'CACHE__SERVICE__LOCAL_DISK_PATH',
-                 'CACHE__SERVICE__BUCKET_NAME', 'FAST_API__AUTH__API_KEY__NAME',
+                 'AWS_ALLOW_HTTP', 'CACHE__SERVICE__BUCKET_NAME', 'FAST_API__AUTH__API_KEY__NAME',
                  'FAST_API__AUTH__API_KEY__VALUE')
 
 
@@ -64,7 +64,7 @@ def perfstore_bin() -> str:
     """Our server binary: $PERFSTORE_BIN, else target/debug/perfstore (honouring CARGO_TARGET_DIR)."""
     explicit = os.environ.get('PERFSTORE_BIN')
     if explicit:
-        return explicit
+        return os.path.abspath(explicit)          # servers run in a scratch cwd
     target_dir = Path(os.environ.get('CARGO_TARGET_DIR', REPO_ROOT / 'target'))
     return str(target_dir / 'debug' / 'perfstore')
 
@@ -209,8 +209,15 @@ def start_moto() -> Server:
     return _spawn('moto', argv, env, port, '/moto-api/', auth=False, probe_headers={})
 
 
-def s3_env(moto: Server, bucket: str) -> dict:
-    """Env that points a boto3-based or AWS-SDK-based server at moto with dummy credentials."""
-    return {'AWS_ENDPOINT_URL': moto.base_url, 'AWS_ACCESS_KEY_ID': 'testing',
-            'AWS_SECRET_ACCESS_KEY': 'testing', 'AWS_REGION': 'us-east-1',
-            'AWS_DEFAULT_REGION': 'us-east-1', 'CACHE__SERVICE__BUCKET_NAME': bucket}
+def s3_env(moto: Server, bucket: str, allow_http: bool = True) -> dict:
+    """Env that points a boto3-based or object_store-based server at moto with dummy credentials.
+
+    AWS_ALLOW_HTTP is object_store's switch for plain-http endpoints; boto3 (the reference)
+    neither needs nor reads it. test_s3 checks separately whether ours works without it.
+    """
+    env = {'AWS_ENDPOINT_URL': moto.base_url, 'AWS_ACCESS_KEY_ID': 'testing',
+           'AWS_SECRET_ACCESS_KEY': 'testing', 'AWS_REGION': 'us-east-1',
+           'AWS_DEFAULT_REGION': 'us-east-1', 'CACHE__SERVICE__BUCKET_NAME': bucket}
+    if allow_http:
+        env['AWS_ALLOW_HTTP'] = 'true'
+    return env

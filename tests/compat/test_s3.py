@@ -84,6 +84,47 @@ def test_store_retrieve_child_data_list_on_s3(moto, kind):
     assert not any(binary['cache_id'] in key for key in keys)
 
 
+def test_folder_listing_is_scoped_to_the_folder(moto):
+    """`/admin/storage/files/all/{path}` lists the files under the folder `path`, as the reference
+    does in memory mode. (The reference on S3 lists every key that merely starts with the string
+    `path`, so `files/all/ab` also returns `abc/…`; reference_s3_prefix_quirk below shows it.)"""
+    require_ours()
+    with S3Location.fresh(moto).start('ours') as server:
+        for namespace in ('ab', 'abc'):
+            assert requests.post(f'{server.base_url}/{namespace}/direct/store/json', json={'ns': namespace},
+                                 timeout=10).status_code == 200
+        listing = requests.get(f'{server.base_url}/admin/storage/files/all/ab', timeout=10).json()
+    assert listing['file_count'] == 5 and all(path.startswith('ab/') for path in listing['files']), listing
+
+
+def test_reference_s3_prefix_quirk(moto):
+    with S3Location.fresh(moto).start('reference') as server:
+        for namespace in ('ab', 'abc'):
+            requests.post(f'{server.base_url}/{namespace}/direct/store/json', json={'ns': namespace}, timeout=10)
+        listing = requests.get(f'{server.base_url}/admin/storage/files/all/ab', timeout=10).json()
+    assert listing['file_count'] == 10 and any(path.startswith('abc/') for path in listing['files'])
+
+
+@pytest.mark.parametrize('kind', ['reference', 'ours'])
+def test_env_of_the_reference_is_enough(moto, kind):
+    """The variables the reference needs for an S3-compatible endpoint (AWS_ENDPOINT_URL with
+    http://, dummy credentials, region, bucket name) are enough for ours too: no AWS_ALLOW_HTTP."""
+    if kind == 'ours':
+        require_ours()
+    bucket = S3Location.fresh(moto)
+    env = servers.s3_env(moto, bucket.bucket, allow_http=False)
+    start = servers.start_reference if kind == 'reference' else servers.start_ours
+    try:
+        server = start(storage='s3', extra_env=env, name=f'{kind}-s3-no-allow-http')
+    except servers.ServerStartError as error:
+        pytest.fail(f'{kind} does not start with the reference\'s S3 env: {error}', pytrace=False)
+    with server:
+        stored = requests.post(f'{server.base_url}/ns/direct/store/string', data=b'x',
+                               headers={'Content-Type': 'text/plain'}, timeout=10)
+        assert stored.status_code == 200, stored.text
+    assert any(key.startswith('ns/refs/by-id/') for key in bucket.keys())
+
+
 @pytest.mark.parametrize('other', ['reference', 'ours'])
 def test_s3_layout_is_identical(moto, other):
     problem = layout_differences(('reference', S3Location.fresh(moto)), (other, S3Location.fresh(moto)))
