@@ -310,3 +310,30 @@ async fn validation_of_child_routes() {
     let r = app.delete(&format!("{p}/data/delete/all")).await;
     assert_eq!(r.status, StatusCode::OK);
 }
+
+/// COMPAT D16: listings are sorted by path; the reference's memory backend lists in insertion
+/// order.
+#[tokio::test]
+async fn list_and_delete_all_are_sorted_by_path() {
+    let app = TestApp::memory();
+    let (_, p) = entry(&app).await;
+    for name in ["zeta", "alpha", "mid"] {
+        app.post_text(&format!("{p}/data/store/string/{name}"), "x")
+            .await;
+    }
+    let listed: Vec<String> = app.get(&format!("{p}/data/list")).await.json()["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["data_file_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(listed, ["alpha", "mid", "zeta"]);
+    let deleted = app.delete(&format!("{p}/data/delete/all")).await.json();
+    let names: Vec<&str> = deleted["deleted_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().rsplit('/').next().unwrap())
+        .collect();
+    assert_eq!(names, ["alpha.txt", "mid.txt", "zeta.txt"]);
+}

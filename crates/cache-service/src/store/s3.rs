@@ -2,8 +2,8 @@
 //!
 //! Configured like every `object_store` AWS client: `AWS_ACCESS_KEY_ID`,
 //! `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ENDPOINT_URL` (for S3-compatible servers such
-//! as MinIO), `AWS_ALLOW_HTTP`, … The bucket must exist: unlike the reference, this server
-//! does not create it.
+//! as MinIO; an `http://` endpoint implies `AWS_ALLOW_HTTP`), … The bucket must exist: unlike the
+//! reference, this server does not create it.
 
 use crate::server::ConfigError;
 
@@ -20,8 +20,17 @@ pub fn from_env(bucket: &str) -> Result<FileStore, ConfigError> {
 
     // reqwest is built without a bundled TLS provider; use ring's (a no-op if one is set).
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let store = AmazonS3Builder::from_env()
-        .with_bucket_name(bucket)
+    let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+    // boto3 (the reference) talks plain http to an `http://` endpoint without further
+    // settings; object_store wants AWS_ALLOW_HTTP as well, so an explicit http endpoint
+    // implies it.
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .or_else(|_| std::env::var("AWS_ENDPOINT"))
+        .unwrap_or_default();
+    if endpoint.starts_with("http://") && std::env::var_os("AWS_ALLOW_HTTP").is_none() {
+        builder = builder.with_allow_http(true);
+    }
+    let store = builder
         .build()
         .map_err(|e| ConfigError::S3(e.to_string()))?;
     Ok(FileStore::from_object_store(
