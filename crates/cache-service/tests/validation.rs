@@ -435,6 +435,22 @@ async fn deep_and_odd_json_never_crashes_the_server() {
         r.text(),
         r#"{"detail":"There was an error parsing the body"}"#
     );
+    // COMPAT D23: values Python can hold but a JSON document here cannot.
+    for body in [r#"{"a":NaN}"#, r#"{"a":"\ud800"}"#] {
+        let r = app.post_json("/d/direct/store/json", body).await;
+        assert_eq!(
+            (r.status, r.text().as_str()),
+            (
+                StatusCode::BAD_REQUEST,
+                r#"{"detail":"There was an error parsing the body"}"#
+            ),
+            "{body}"
+        );
+    }
+    let r = app
+        .post_json("/d/direct/store/json", r#"{"a":Infinity}"#)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
     let r = app
         .post_json("/d/direct/store/json", r#"{"a":1e400}"#)
         .await;
