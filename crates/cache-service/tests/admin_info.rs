@@ -168,6 +168,44 @@ async fn admin_storage_routes() {
         app.delete("/admin/storage/file/delete/nope").await.text(),
         r#"{"path":"nope","deleted":false}"#
     );
+    // Untyped path parameters are converted by the storage layer: a refused path is a 500.
+    for route in ["exists", "bytes", "json", "html"] {
+        let r = app.get(&format!("/admin/storage/file/{route}/___")).await;
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{route}");
+        assert!(
+            r.json()["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("Parameter 'path' expected type")
+        );
+    }
+    let r = app
+        .get("/admin/storage/file/exists/%20demo/refs/by-hash/58/95/58954ab6bb1eca61.json")
+        .await;
+    assert_eq!(r.json()["exists"], true);
+    assert_eq!(
+        r.json()["path"],
+        " demo/refs/by-hash/58/95/58954ab6bb1eca61.json"
+    );
+    // Untyped path parameters are converted by the storage layer: a refused path is a 500.
+    for route in ["exists", "bytes", "json", "html"] {
+        let r = app.get(&format!("/admin/storage/file/{route}/___")).await;
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{route}");
+        assert!(
+            r.json()["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("Parameter 'path' expected type")
+        );
+    }
+    let r = app
+        .get("/admin/storage/file/exists/%20demo/refs/by-hash/58/95/58954ab6bb1eca61.json")
+        .await;
+    assert_eq!(r.json()["exists"], true);
+    assert_eq!(
+        r.json()["path"],
+        " demo/refs/by-hash/58/95/58954ab6bb1eca61.json"
+    );
     let r = app.get("/admin/storage/file/content/___").await;
     assert_eq!(
         common::issues(&r)[0]["msg"],

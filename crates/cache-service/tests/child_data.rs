@@ -206,6 +206,15 @@ async fn exists_update_list_and_delete() {
         )
         .await;
     assert_eq!(r.json()["file_size"], 18);
+    // A data file id that sanitises to nothing fails in the reference's path builder.
+    let r = app
+        .post_json(&format!("{p}/data/update/json/%20"), "{}")
+        .await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        r.json()["error"],
+        "data_file_id is required for data file operations"
+    );
 
     let all = app.get(&format!("{p}/data/list")).await.json();
     assert_eq!(all["file_count"], 3);

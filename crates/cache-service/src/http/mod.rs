@@ -128,7 +128,7 @@ pub fn route_table() -> RouteTable {
 }
 
 /// The server's single entry point: the routes behind the reference's middleware stack
-/// (outermost first: request id, panic catcher, API key, CORS).
+/// (outermost first: request tracing, request id, panic catcher, API key, CORS).
 pub fn router(state: AppState) -> Router {
     Router::new()
         .fallback(dispatch)
@@ -139,6 +139,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(middleware::catch_panic_layer())
         .layer(axum::middleware::from_fn(middleware::request_id))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
 

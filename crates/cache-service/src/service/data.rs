@@ -154,6 +154,15 @@ impl CacheService {
         let Some(folders) = self.data_folders(key.namespace, key.cache_id).await? else {
             return Ok(None);
         };
+        if folders.is_empty() {
+            return Ok(None);
+        }
+        if key.data_file_id.is_empty() {
+            return Err(ServiceError::python(
+                "ValueError",
+                "data_file_id is required for data file operations",
+            ));
+        }
         let extension = match data_type {
             DataType::TypeSafe => "bin",
             other => paths::data_extension(other),

@@ -17,9 +17,15 @@ use crate::json::dumps_indented_of;
 use crate::service::{now_ms, parse_stored_json};
 use crate::store::StoreKind;
 
-/// A path as the storage layer converts it (`Safe_Str__File__Path`); `None` if refused.
-fn storage_path(raw: &str) -> Option<String> {
-    CacheKey::parse(raw).ok().map(CacheKey::into_string)
+/// A path as the storage layer converts it (`Safe_Str__File__Path` via `@type_safe`); a
+/// refused path is the reference's 500.
+fn storage_path(raw: &str) -> Result<String, Response> {
+    CacheKey::parse(raw).map(CacheKey::into_string).map_err(|_| {
+        reply::internal(
+            "ValueError",
+            "Parameter 'path' expected type <class 'osbot_utils.type_safe.primitives.domains.files.safe_str.Safe_Str__File__Path.Safe_Str__File__Path'>, but got <class 'str'>",
+        )
+    })
 }
 
 /// The `{path:path}` parameter typed `Safe_Str__File__Path` on the route.
@@ -32,10 +38,15 @@ fn typed_path(ctx: &Ctx) -> Result<String, Response> {
 }
 
 async fn read(ctx: &Ctx, path: &str) -> Result<Option<Bytes>, Response> {
-    match storage_path(path) {
-        Some(p) => served(ctx.state.service.store().get(&p).await.map_err(Into::into)),
-        None => Ok(None),
-    }
+    let path = storage_path(path)?;
+    served(
+        ctx.state
+            .service
+            .store()
+            .get(&path)
+            .await
+            .map_err(Into::into),
+    )
 }
 
 fn file_not_found(path: &str) -> Response {
@@ -63,17 +74,15 @@ pub async fn bucket_name(ctx: Ctx) -> Response {
 /// `GET /admin/storage/file/exists/{path:path}`.
 pub async fn file_exists(ctx: Ctx) -> Response {
     let raw = ctx.param("path").to_owned();
-    let exists = match storage_path(&raw) {
-        Some(p) => bail!(served(
-            ctx.state
-                .service
-                .store()
-                .exists(&p)
-                .await
-                .map_err(Into::into)
-        )),
-        None => false,
-    };
+    let path = bail!(storage_path(&raw));
+    let exists = bail!(served(
+        ctx.state
+            .service
+            .store()
+            .exists(&path)
+            .await
+            .map_err(Into::into)
+    ));
     reply::ok(&AdminFileExists { exists, path: raw })
 }
 
