@@ -1,7 +1,7 @@
 //! JSON as the reference's Python stack reads and writes it.
 //!
-//! - [`loads`]: request bodies, decoded by CPython's `json` module (error texts included);
-//! - [`render`]: response bodies, rendered by Starlette's `JSONResponse`;
+//! - [`mod@loads`]: request bodies, decoded by CPython's `json` module (error texts included);
+//! - [`mod@render`]: response bodies, rendered by Starlette's `JSONResponse`;
 //! - files use [`cache_wire::pyjson::dumps`] (`json.dumps` with `indent`).
 
 pub mod loads;
