@@ -263,10 +263,6 @@ def normalised_files(location: Location, mapper: IdMapper) -> dict[str, object]:
     return files
 
 
-def ordered_ids(variables: dict) -> list[str]:
-    return [variables[name] for name in sorted(variables) if not name.endswith('_hash')]
-
-
 def write(kind: str, location: Location) -> dict:
     """Run WRITE_STEPS on a server of `kind` over `location`; return the saved ids and hashes."""
     variables: dict = {}
@@ -284,8 +280,10 @@ def layout_differences(first: tuple[str, Location], second: tuple[str, Location]
         require_ours()
     vars_a, vars_b = write(kind_a, location_a), write(kind_b, location_b)
     mapper_a, mapper_b = IdMapper(), IdMapper()
-    mapper_a.seed(ordered_ids(vars_a))
-    mapper_b.seed(ordered_ids(vars_b))
+    for mapper, variables in ((mapper_a, vars_a), (mapper_b, vars_b)):
+        for var, value in variables.items():
+            if not var.endswith('_hash'):
+                mapper.name(value, var)
     files_a, files_b = normalised_files(location_a, mapper_a), normalised_files(location_b, mapper_b)
     if sorted(files_a) != sorted(files_b):
         return (f'object sets differ\n only {kind_a}: {sorted(set(files_a) - set(files_b))}\n'

@@ -32,22 +32,36 @@ OPAQUE_KEYS = frozenset({'request_id', 'server_instance_id', 'stack_trace'})
 
 
 class IdMapper:
-    """Maps each distinct uuid seen in one server's responses to a stable placeholder."""
+    """Maps each distinct uuid seen in one server's responses to a stable placeholder.
+
+    A uuid gets a *name* that does not depend on how many ids came before it, so one missing or
+    extra id on one side does not shift every later placeholder: ids saved by a scenario step are
+    named after their variable (`name()`), other new ids after the step where they first appear
+    (`context`, e.g. `<uuid@s57.1>`), or numbered when there is no context.
+    """
 
     def __init__(self) -> None:
         self._ids: dict[str, str] = {}
+        self.context: str | None = None
+        self._in_context = 0
+
+    def set_context(self, context: str | None) -> None:
+        self.context, self._in_context = context, 0
+
+    def name(self, uuid: str, label: str) -> None:
+        """Call this uuid `<label>` from now on (first name wins)."""
+        self._ids.setdefault(uuid.lower(), label)
 
     def placeholder(self, uuid: str) -> str:
         key = uuid.lower()
         if key not in self._ids:
-            self._ids[key] = f'uuid-{len(self._ids) + 1}'
+            if self.context is None:
+                self._ids[key] = f'uuid-{len(self._ids) + 1}'
+            else:
+                self._in_context += 1
+                self._ids[key] = f'uuid@{self.context}.{self._in_context}'
         name = self._ids[key]
         return f'<{name.upper() if uuid != key else name}>'
-
-    def seed(self, uuids) -> None:
-        """Number these uuids first, in this order (for comparing things not visited in step order)."""
-        for uuid in uuids:
-            self.placeholder(uuid)
 
     def text(self, value: str) -> str:
         """Apply every textual substitution to one string."""

@@ -9,6 +9,7 @@ credentials named by `auth`. A step whose difference is deliberate names its COM
 from __future__ import annotations
 
 import gzip
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ from normalise import IdMapper, Normalised, normalise_response
 from servers import API_KEY_NAME, API_KEY_VALUE, Server
 
 NO_BODY = object()
+UUID_TEXT = re.compile(r'[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}')
 MISSING_ID = '00000000-0000-4000-8000-000000000000'   # stands in for an id a failed step did not yield
 UNKNOWN_ID = '11111111-2222-4333-8444-555555555555'   # a well-formed id that is never stored
 UNKNOWN_HASH = '0123456789abcdef'
@@ -401,6 +403,84 @@ def build_steps() -> list[Step]:
     add(get('stats after deletes', '/demo/stats'))
     add(get('namespaces at end', '/namespaces/list'))
 
+    # ── edge cases: HTTP details, odd identifiers and bodies ───────────────────────────────
+    add(get('trailing slash redirect', '/info/health/'))
+    add(Step('HEAD on a GET route', 'HEAD', '/info/health'))
+    add(get('GET on a store route', '/demo/direct/store/json'))
+    add(Step('POST on a retrieve route', 'POST', '/demo/retrieve/{jdirect}'))
+    add(get('unknown query parameters ignored', '/demo/exists/id/{jdirect}?x=1&y='))
+    add(get('percent-encoded hash', '/demo/retrieve/hash/%35%38954ab6bb1eca61/cache-id'))
+    add(get('upper-case strategy', '/demo/DIRECT/store/json'))
+    add(post_json('upper-case strategy store', '/demo/DIRECT/store/json', {'a': 1}))
+    add(post_json('content-type with charset', '/edge/direct/store/json', {'charset': True},
+                  headers={'Content-Type': 'application/json; charset=utf-8'}))
+    add(post_text('+json content type', '/edge/direct/store/json', '{"plus": "json"}', content_type='application/vnd.api+json'))
+    add(post_text('huge float and exponent', '/edge/direct/store/json', '{"big": 1e400, "e": 1E5, "neg": -0.0, "tiny": 5e-324}',
+                  content_type='application/json', save=id_of('floats')))
+    add(get('retrieve floats /json', '/edge/retrieve/{floats}/json'))
+    add(get('retrieve floats /string', '/edge/retrieve/{floats}/string'))
+    add(post_text('duplicate keys', '/edge/direct/store/json', '{"a": 1, "a": 2}', content_type='application/json',
+                  save=id_of('dupkeys')))
+    add(get('retrieve duplicate keys', '/edge/retrieve/{dupkeys}/json'))
+    add(post_text('non-BMP and escapes', '/edge/direct/store/json', r'{"emoji": "\ud83d\ude00 😀", "ctl": "a\u0000b\t", "k\u00e9y": 1, "Z": 0}',
+                  content_type='application/json', save=id_of('unicode2')))
+    add(get('retrieve non-BMP /string', '/edge/retrieve/{unicode2}/string'))
+    add(get('retrieve non-BMP metadata', '/edge/retrieve/{unicode2}/metadata'))
+    add(post_json('json_field_path bool', '/edge/direct/store/json/k?json_field_path=b', {'b': True}))
+    add(post_json('json_field_path big float', '/edge/direct/store/json/k?json_field_path=f', {'f': 1e16}))
+    add(post_json('json_field_path nested list', '/edge/direct/store/json/k?json_field_path=a.l', {'a': {'l': [{'y': 1, 'x': 2}]}}))
+    add(post_json('json_field_path through a list', '/edge/direct/store/json/k?json_field_path=a.0', {'a': [1, 2]}))
+    add(post_json('json_field_path empty string value', '/edge/direct/store/json/k?json_field_path=s', {'s': ''}))
+    add(post_json('json_field_path zero', '/edge/direct/store/json/k?json_field_path=z', {'z': 0}))
+    add(post_json('json_field_path invalid chars', '/edge/direct/store/json/k?json_field_path=a%20b', {'a b': 1}))
+    add(post_json('repeated query parameter', '/edge/key_based/store/json/rep?file_id=first&file_id=second', {'r': 1}))
+    add(post_json('namespace 128 chars', '/' + 'n' * 128 + '/direct/store/json', {'len': 128}))
+    add(post_json('namespace 129 chars', '/' + 'n' * 129 + '/direct/store/json', {'len': 129}))
+    add(post_json('namespace with unicode', '/caf%C3%A9/direct/store/json', {'u': 1}))
+    add(post_json('namespace with spaces trimmed', '/%20sp%20/direct/store/json', {'s': 1}))
+    add(post_json('file_id 129 chars', '/edge/key_based/store/json/long?file_id=' + 'f' * 129, {'f': 1}))
+    add(post_json('cache_key with dot segments', '/edge/key_based/store/json/a/../b?file_id=dots', {'d': 1}))
+    add(post_json('cache_key with backslash', '/edge/key_based/store/json/a%5Cb?file_id=bs', {'d': 1}))
+    add(post_json('cache_key 1025 chars', '/edge/key_based/store/json/' + 'k' * 1025 + '?file_id=long', {'d': 1}))
+    add(post_bytes('invalid gzip body', '/edge/direct/store/binary', b'not gzip at all', headers={'Content-Encoding': 'gzip'}))
+    add(post_json('gzip header on json store', '/edge/direct/store/json', {'g': 1}, headers={'Content-Encoding': 'identity'}))
+    add(post_text('JSON string with escapes', '/edge/direct/store/string', r'"line\nbreak \u00e9"', content_type='application/json',
+                  save=id_of('escaped')))
+    add(get('retrieve JSON string with escapes', '/edge/retrieve/{escaped}/string'))
+    add(post_text('string with only spaces', '/edge/direct/store/string', '   '))
+    add(post_bytes('string latin-1 bytes', '/edge/direct/store/string', b'caf\xe9', content_type='text/plain'))
+    add(get('child list recursive=0', '/demo/cache/{jlatest}/data/list?recursive=0', unordered=True))
+    add(get('child list recursive=no', '/demo/cache/{jlatest}/data/list?recursive=no', unordered=True))
+    add(get('child list recursive invalid', '/demo/cache/{jlatest}/data/list?recursive=maybe'))
+    add(get('child exists type-safe', '/demo/cache/{jlatest}/data/exists/type-safe/one'))
+    add(delete('child delete type-safe', '/demo/cache/{jlatest}/data/delete/type-safe/one'))
+    add(get('child data_key with dot segments', '/demo/cache/{jlatest}/data/json/k/../k/one'))
+    add(post_json('update temporal_latest (2 copies)', '/demo/update/{jlatest}/json', {'kind': 'latest', 'v': 2}))
+    add(get('temporal_latest after update', '/demo/retrieve/{jlatest}/json'))
+    add(get('admin files in return_full_path=yes', '/admin/storage/files/in/demo/data/key-based/docs/readme?return_full_path=yes'))
+    add(get('admin folders bad bool', '/admin/storage/folders/demo?recursive=perhaps'))
+    add(get('admin file bytes path traversal', '/admin/storage/file/bytes/demo/%2E%2E/%2E%2E/etc/hostname'))
+    add(get('admin file json of binary file', '/admin/storage/file/json/demo/data/direct/my/id/myid.json.config'))
+    add(get('admin file html of json file', '/admin/storage/file/html/demo/refs/by-hash/2c/f2/2cf24dba5fb0a30e.json'))
+    add(get('admin files all root', '/admin/storage/files/all/edge', unordered=True))
+    add(Step('CORS preflight without auth', 'OPTIONS', '/demo/direct/store/json',
+             headers={'Origin': 'http://example.test', 'Access-Control-Request-Method': 'POST',
+                      'Access-Control-Request-Headers': 'content-type'},
+             compare_headers=('access-control-allow-origin', 'access-control-allow-methods',
+                              'access-control-allow-headers', 'access-control-max-age',
+                              'access-control-allow-credentials', 'vary')))
+    add(get('simple CORS request', '/info/health', headers={'Origin': 'http://example.test'},
+            compare_headers=('access-control-allow-origin', 'access-control-allow-credentials', 'vary')))
+    add(get('stats at the very end', '/demo/stats'))
+    add(get('namespaces at the very end', '/namespaces/list'))
+
+    # ── inputs where the reference is lenient (after the final listings, so that a
+    #    deliberate deviation here does not change the counts above) ──────────────────
+    add(post_text('NaN in JSON body', '/edge/direct/store/json', '{"n": NaN, "i": Infinity}', content_type='application/json',
+                  save=id_of('nan')))
+    add(get('retrieve NaN entry', '/edge/retrieve/{nan}/string'))
+    add(post_json('cache_key with leading slash', '/edge/key_based/store/json//lead?file_id=ls', {'d': 1}))
+
     # ── auth (stock app vs our server with a key) ──────────────────────────────────────────
     add(get('auth: no key', '/info/health', target='auth', auth='none'))
     add(get('auth: wrong key', '/info/health', target='auth', auth='wrong'))
@@ -444,8 +524,12 @@ def run_scenario(main: Server, auth: Server | None = None, steps: list[Step] = S
     """
     mapper = mapper if mapper is not None else IdMapper()
     saved = _Vars(variables or {})
+    for var, value in saved.items():
+        if UUID_TEXT.fullmatch(str(value)):
+            mapper.name(value, var)
     results = []
-    for step in steps:
+    for index, step in enumerate(steps):
+        mapper.set_context(f's{index}')
         server = auth if step.target == 'auth' else main
         path = step.path.format_map(saved)
         headers = dict(step.headers)
@@ -474,17 +558,23 @@ def run_scenario(main: Server, auth: Server | None = None, steps: list[Step] = S
             failure = Normalised(0, None, 'error', f'{type(error).__name__}')
             results.append(Result(step, path, failure, {name: None for name in step.compare_headers}))
             continue
-        normalised = normalise_response(mapper, response.status_code, response.headers.get('content-type'),
-                                        response.content, unordered=step.unordered)
-        kept = {name: response.headers.get(name) for name in step.compare_headers}
-        results.append(Result(step, path, normalised, kept))
-        if step.save and normalised.kind == 'json':
-            payload = response.json()
+        # Save first, so a saved id is named after its variable even in this very response.
+        if step.save and 'json' in response.headers.get('content-type', ''):
+            try:
+                payload = response.json()
+            except ValueError:
+                payload = None
             for var, spec in step.save.items():
                 field_name, transform = (spec, None) if isinstance(spec, str) else spec
                 value = _lookup(payload, field_name)
                 if isinstance(value, str):
                     saved[var] = transform(value) if transform else value
+                    if UUID_TEXT.fullmatch(value):
+                        mapper.name(value, var)
+        normalised = normalise_response(mapper, response.status_code, response.headers.get('content-type'),
+                                        response.content, unordered=step.unordered)
+        kept = {name: response.headers.get(name) for name in step.compare_headers}
+        results.append(Result(step, path, normalised, kept))
     if variables is not None:
         variables.update(saved)
     return results
