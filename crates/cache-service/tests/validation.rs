@@ -463,3 +463,47 @@ async fn deep_and_odd_json_never_crashes_the_server() {
         "Out of range float values are not JSON compliant: inf"
     );
 }
+
+/// A namespace that sanitises to nothing: stores go to the storage root; hash lookups, delete
+/// and `/retrieve/{id}/json` look in `default` (the reference's `namespace or "default"`).
+#[tokio::test]
+async fn blank_namespace_follows_the_reference() {
+    let app = TestApp::memory();
+    let r = app.post_text("/%20/direct/store/string", "ns").await.json();
+    assert_eq!(r["namespace"], "");
+    let id = r["cache_id"].as_str().unwrap().to_owned();
+    assert!(
+        r["paths"]["by_id"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("refs/by-id/")
+    );
+    assert_eq!(
+        app.get(&format!("/%20/retrieve/{id}/string")).await.text(),
+        "ns"
+    );
+    assert_eq!(
+        app.get(&format!("/%20/retrieve/{id}/json")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let hash = r["cache_hash"].as_str().unwrap();
+    assert_eq!(
+        app.get(&format!("/%20/retrieve/hash/{hash}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get(&format!("/%20/exists/hash/{hash}")).await.json()["exists"],
+        true
+    );
+    let r = app.delete(&format!("/%20/delete/{id}")).await.json();
+    assert_eq!(r["status"], "not_found");
+    let stored = app
+        .post_text("/default/direct/store/string", "d")
+        .await
+        .json();
+    let did = stored["cache_id"].as_str().unwrap();
+    assert_eq!(
+        app.get(&format!("/%20/retrieve/{did}/json")).await.status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+}

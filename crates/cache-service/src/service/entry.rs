@@ -372,6 +372,7 @@ impl CacheService {
         namespace: &str,
         cache_hash: &str,
     ) -> ServiceResult<Option<Value>> {
+        let namespace = or_default(namespace);
         self.read_json(&paths::ref_by_hash(namespace, cache_hash))
             .await
     }
@@ -460,6 +461,7 @@ impl CacheService {
         namespace: &str,
         cache_hash: &str,
     ) -> ServiceResult<Option<Retrieved>> {
+        let namespace = or_default(namespace);
         let Some(hash_ref) = self.hash_ref_json(namespace, cache_hash).await? else {
             return Ok(None);
         };
@@ -559,6 +561,7 @@ impl CacheService {
         namespace: &str,
         cache_id: &str,
     ) -> ServiceResult<DeleteResponse> {
+        let namespace = or_default(namespace);
         let ref_path = paths::ref_by_id(namespace, cache_id);
         let Some(refs) = self.read_json(&ref_path).await? else {
             return Ok(DeleteResponse::NotFound {
@@ -650,6 +653,16 @@ impl CacheService {
             Ok(false) => failed.push(path),
             Err(e) => failed.push(format!("{path}: {e}")),
         }
+    }
+}
+
+/// `namespace or "default"`: what the reference's hash lookups and delete use for a namespace
+/// that sanitised to nothing (other routes keep the empty namespace).
+pub fn or_default(namespace: &str) -> &str {
+    if namespace.is_empty() {
+        "default"
+    } else {
+        namespace
     }
 }
 

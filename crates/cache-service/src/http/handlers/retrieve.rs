@@ -246,11 +246,10 @@ pub async fn id_string(ctx: Ctx) -> Response {
 /// `GET /{ns}/retrieve/{cache_id}/json`.
 pub async fn id_json(ctx: Ctx) -> Response {
     let (id, ns) = bail!(by_id_params(&ctx));
+    // This route alone defaults an empty namespace (`namespace or "default"`).
+    let ns = crate::service::entry::or_default(ns.as_str()).to_owned();
     match bail!(served(
-        ctx.state
-            .service
-            .retrieve_by_id(ns.as_str(), id.as_str())
-            .await
+        ctx.state.service.retrieve_by_id(&ns, id.as_str()).await
     )) {
         Some(found) => json_response(&found, true),
         None => not_found_plain(),
