@@ -4,9 +4,15 @@
 //! | concept | on the service |
 //! |---|---|
 //! | target `(s, t)` | entry stored `key_based` with `cache_key = sessions/{s}/targets/{t}`, `file_id = perf-entry`, `json_field_path = cache_key`, so `cache_hash = sha256(cache_key)[..16]` |
-//! | finding it | `GET /{ns}/retrieve/hash/{cache_hash}/cache-id` on **every** operation: no id is cached, so another process's `delete_target` is never masked |
+//! | finding it | `GET /{ns}/retrieve/hash/{cache_hash}/cache-id`; the id found is kept as a *hint* only, see below |
 //! | artifact `key` | a child data file of the entry, see [`mapping`] |
 //!
+//! - **Stale ids are never trusted.** A handle remembers the id it last found for a target to
+//!   save the lookup request, but every operation validates it with the service: listing or
+//!   storing through an id whose entry was deleted answers 404, the hint is dropped and the id
+//!   looked up again. So another process's `delete_target` (and re-creation) is never masked.
+//! - **Loads try the likely file first** (`.json` keys as a JSON object, `.bin` as bytes, others
+//!   as text) and list the entry's folder only on a miss.
 //! - **Reads never create entries**; a missing entry or file is `None`.
 //! - **Race-safe creation:** workers that create the same new target at once each get a
 //!   `cache_id`, but key-based entries of one `cache_key` share one content path, and child data
@@ -23,7 +29,8 @@
 
 pub mod mapping;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -46,7 +53,50 @@ pub struct CacheServiceStorage {
     client: CacheClient,
     namespace: String,
     persistent: bool,
+    hints: Arc<IdHints>,
 }
+
+/// Entry ids seen by this handle, by target: hints that every use validates with the service.
+#[derive(Debug, Default)]
+struct IdHints(Mutex<HashMap<TargetPath, String>>);
+
+/// More targets than this and the hints start over (they are only a shortcut).
+const MAX_ID_HINTS: usize = 4096;
+
+impl IdHints {
+    fn get(&self, target: &TargetPath) -> Option<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(target)
+            .cloned()
+    }
+
+    fn set(&self, target: &TargetPath, id: &str) {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if map.len() >= MAX_ID_HINTS {
+            map.clear();
+        }
+        map.insert(target.clone(), id.to_owned());
+    }
+
+    fn forget(&self, target: &TargetPath) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(target);
+    }
+}
+
+/// An entry id, and whether it came from a hint (so may be stale).
+#[derive(Debug, Clone)]
+struct EntryRef {
+    id: String,
+    hinted: bool,
+}
+
+/// How many times an operation re-resolves an entry that vanished under it.
+const ENTRY_ATTEMPTS: usize = 3;
 
 fn backend_error(e: CacheClientError) -> Error {
     Error::Backend {
@@ -74,6 +124,7 @@ impl CacheServiceStorage {
             client,
             namespace: namespace.into(),
             persistent,
+            hints: Arc::default(),
         }
     }
 
@@ -98,10 +149,33 @@ impl CacheServiceStorage {
             .and_then(|found| found.cache_id))
     }
 
-    /// The entry's `cache_id`, creating the entry if needed.
-    async fn ensure_entry(&self, target: &TargetPath) -> Result<String> {
-        if let Some(id) = self.entry_id(target).await? {
-            return Ok(id);
+    /// The entry of `target`: the hint if there is one, else a lookup. Never creates one.
+    async fn find_entry(&self, target: &TargetPath) -> Result<Option<EntryRef>> {
+        if let Some(id) = self.hints.get(target) {
+            return Ok(Some(EntryRef { id, hinted: true }));
+        }
+        self.lookup_entry(target).await
+    }
+
+    /// The entry of `target` as the service says now (no hint).
+    async fn lookup_entry(&self, target: &TargetPath) -> Result<Option<EntryRef>> {
+        self.hints.forget(target);
+        let id = self.entry_id(target).await?;
+        if let Some(id) = &id {
+            self.hints.set(target, id);
+        }
+        Ok(id.map(|id| EntryRef { id, hinted: false }))
+    }
+
+    /// The entry of `target`, created if needed.
+    async fn ensure_entry(&self, target: &TargetPath, fresh: bool) -> Result<EntryRef> {
+        let found = if fresh {
+            self.lookup_entry(target).await?
+        } else {
+            self.find_entry(target).await?
+        };
+        if let Some(entry) = found {
+            return Ok(entry);
         }
         let key = cache_key(target);
         let entry = json!({
@@ -125,44 +199,77 @@ impl CacheServiceStorage {
             )
             .await
             .map_err(backend_error)?;
-        Ok(stored.cache_id)
+        self.hints.set(target, &stored.cache_id);
+        Ok(EntryRef {
+            id: stored.cache_id,
+            hinted: false,
+        })
     }
 
-    /// The child files under `folder` (escaped; `None` for all), mapped back to keys.
+    /// The child files under `folder` (escaped; `None` for all), mapped back to keys; `None`
+    /// if the service does not know the entry (deleted, or a stale id).
     async fn children(
         &self,
         id: &str,
         folder: Option<&str>,
         recursive: bool,
-    ) -> Result<Vec<(Key, ChildShape)>> {
-        let listing = match self
+    ) -> Result<Option<Vec<(Key, ChildShape)>>> {
+        match self
             .client
             .data()
             .list(&self.namespace, id, folder, recursive)
             .await
         {
-            Ok(listing) => listing,
-            // The entry vanished between lookup and listing (a concurrent delete_target).
-            Err(e) if e.is_not_found() => return Ok(Vec::new()),
-            Err(e) => return Err(backend_error(e)),
-        };
-        Ok(listing.files.iter().filter_map(child_key).collect())
+            Ok(listing) => Ok(Some(listing.files.iter().filter_map(child_key).collect())),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(backend_error(e)),
+        }
     }
 
-    /// The shapes `key` is currently stored in (normally one).
-    async fn variants(&self, id: &str, key: &Key) -> Result<Vec<ChildShape>> {
+    /// The shapes `key` is stored in (normally one); `None` if the entry is unknown.
+    async fn variants(&self, id: &str, key: &Key) -> Result<Option<Vec<ChildShape>>> {
         let folder = mapping::data_key_of(key);
         let folder = (!folder.is_empty()).then_some(folder.as_str());
-        let mut shapes: Vec<ChildShape> = self
-            .children(id, folder, false)
-            .await?
+        let Some(children) = self.children(id, folder, false).await? else {
+            return Ok(None);
+        };
+        let mut shapes: Vec<ChildShape> = children
             .into_iter()
             .filter(|(k, _)| k == key)
             .map(|(_, shape)| shape)
             .collect();
         shapes.sort_by_key(|s| ChildShape::ALL.iter().position(|x| x == s));
         shapes.dedup();
-        Ok(shapes)
+        Ok(Some(shapes))
+    }
+
+    /// The (validated) entry id of `path`'s target and the shapes its key is stored in;
+    /// `None` if the target has no entry (and `create` is false).
+    async fn locate(
+        &self,
+        path: &ArtifactPath,
+        create: bool,
+    ) -> Result<Option<(String, Vec<ChildShape>)>> {
+        let target = &path.target;
+        let mut entry = match create {
+            true => Some(self.ensure_entry(target, false).await?),
+            false => self.find_entry(target).await?,
+        };
+        for _ in 0..ENTRY_ATTEMPTS {
+            let Some(current) = entry else {
+                return Ok(None);
+            };
+            if let Some(shapes) = self.variants(&current.id, &path.key).await? {
+                return Ok(Some((current.id, shapes)));
+            }
+            // The id is unknown to the service: a stale hint, or deleted meanwhile.
+            entry = match create {
+                true => Some(self.ensure_entry(target, true).await?),
+                false if current.hinted => self.lookup_entry(target).await?,
+                false => None,
+            };
+        }
+        Err(unstable(target))
     }
 
     fn file(path: &ArtifactPath, shape: ChildShape) -> Result<ChildFile> {
@@ -173,13 +280,14 @@ impl CacheServiceStorage {
         })
     }
 
+    /// Stores the child file; `Ok(false)` if the service does not know the entry.
     async fn store_child(
         &self,
         id: &str,
         path: &ArtifactPath,
         file: &ChildFile,
         artifact: &Artifact,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let data = self.client.data();
         let (ns, key, fid) = (
             &self.namespace,
@@ -211,7 +319,11 @@ impl CacheServiceStorage {
                 data.store_json(ns, id, key, fid, &json!({})).await
             }
         };
-        result.map(|_| ()).map_err(backend_error)
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_not_found() => Ok(false),
+            Err(e) => Err(backend_error(e)),
+        }
     }
 
     async fn delete_child(&self, id: &str, file: &ChildFile) -> Result<bool> {
@@ -272,6 +384,26 @@ impl CacheServiceStorage {
     }
 }
 
+/// The shape a key is most likely stored in, tried first on load.
+fn likely_shape(key: &Key) -> ChildShape {
+    match key.extension() {
+        Some("json") => ChildShape::JsonObject,
+        Some("bin") => ChildShape::Binary,
+        _ => ChildShape::Text,
+    }
+}
+
+/// An entry that kept vanishing while an operation used it (concurrent deletes).
+fn unstable(target: &TargetPath) -> Error {
+    Error::Backend {
+        backend: "cache_service",
+        message: format!(
+            "the entry of {target} was deleted and recreated repeatedly during the operation; try again"
+        ),
+        source: None,
+    }
+}
+
 fn opt(data_key: &str) -> Option<&str> {
     (!data_key.is_empty()).then_some(data_key)
 }
@@ -308,20 +440,39 @@ impl Storage for CacheServiceStorage {
     async fn put(&self, path: &ArtifactPath, artifact: Artifact) -> Result<ArtifactMeta> {
         let shape = ChildShape::for_artifact(artifact.kind(), artifact.bytes());
         let file = Self::file(path, shape)?;
-        let id = self.ensure_entry(&path.target).await?;
-        let before = self.variants(&id, &path.key).await?;
-        self.store_child(&id, path, &file, &artifact).await?;
-        for other in before.into_iter().filter(|s| *s != shape) {
-            self.delete_child(&id, &Self::file(path, other)?).await?;
+        for _ in 0..ENTRY_ATTEMPTS {
+            let Some((id, before)) = self.locate(path, true).await? else {
+                continue;
+            };
+            if !self.store_child(&id, path, &file, &artifact).await? {
+                // The entry was deleted between the listing and the store: start again.
+                self.hints.forget(&path.target);
+                continue;
+            }
+            // Only variants seen before the store: concurrent writers never delete each other.
+            for other in before.into_iter().filter(|s| *s != shape) {
+                self.delete_child(&id, &Self::file(path, other)?).await?;
+            }
+            return Ok(artifact.meta());
         }
-        Ok(artifact.meta())
+        Err(unstable(&path.target))
     }
 
     async fn get(&self, path: &ArtifactPath) -> Result<Option<Artifact>> {
-        let Some(id) = self.entry_id(&path.target).await? else {
+        let Some(entry) = self.find_entry(&path.target).await? else {
             return Ok(None);
         };
-        for shape in self.variants(&id, &path.key).await? {
+        // A hit on the likely file needs one request; a miss proves nothing (a string or
+        // binary miss is an empty 404 even for an unknown entry), so list to be sure.
+        if let Ok(file) = Self::file(path, likely_shape(&path.key))
+            && let Some(artifact) = self.fetch_child(&entry.id, &file).await?
+        {
+            return Ok(Some(artifact));
+        }
+        let Some((id, shapes)) = self.locate(path, false).await? else {
+            return Ok(None);
+        };
+        for shape in shapes {
             if let Some(artifact) = self.fetch_child(&id, &Self::file(path, shape)?).await? {
                 return Ok(Some(artifact));
             }
@@ -330,39 +481,47 @@ impl Storage for CacheServiceStorage {
     }
 
     async fn exists(&self, path: &ArtifactPath) -> Result<bool> {
-        match self.entry_id(&path.target).await? {
-            Some(id) => Ok(!self.variants(&id, &path.key).await?.is_empty()),
-            None => Ok(false),
-        }
+        Ok(self
+            .locate(path, false)
+            .await?
+            .is_some_and(|(_, shapes)| !shapes.is_empty()))
     }
 
     async fn delete(&self, path: &ArtifactPath) -> Result<bool> {
-        let Some(id) = self.entry_id(&path.target).await? else {
+        let Some((id, shapes)) = self.locate(path, false).await? else {
             return Ok(false);
         };
         let mut deleted = false;
-        for shape in self.variants(&id, &path.key).await? {
+        for shape in shapes {
             deleted |= self.delete_child(&id, &Self::file(path, shape)?).await?;
         }
         Ok(deleted)
     }
 
     async fn list_keys(&self, target: &TargetPath, prefix: &KeyPrefix) -> Result<Vec<Key>> {
-        let Some(id) = self.entry_id(target).await? else {
-            return Ok(Vec::new());
-        };
         let folder = prefix
             .folder()
             .and_then(|f| Key::new(format!("{f}/x")).ok())
             .map(|k| mapping::data_key_of(&k));
-        let keys: BTreeSet<Key> = self
-            .children(&id, folder.as_deref(), true)
-            .await?
-            .into_iter()
-            .map(|(key, _)| key)
-            .filter(|key| prefix.matches(key))
-            .collect();
-        Ok(keys.into_iter().collect())
+        let mut entry = self.find_entry(target).await?;
+        for _ in 0..ENTRY_ATTEMPTS {
+            let Some(current) = entry else {
+                return Ok(Vec::new());
+            };
+            if let Some(children) = self.children(&current.id, folder.as_deref(), true).await? {
+                let keys: BTreeSet<Key> = children
+                    .into_iter()
+                    .map(|(key, _)| key)
+                    .filter(|key| prefix.matches(key))
+                    .collect();
+                return Ok(keys.into_iter().collect());
+            }
+            entry = match current.hinted {
+                true => self.lookup_entry(target).await?,
+                false => None,
+            };
+        }
+        Err(unstable(target))
     }
 
     async fn list_sessions(&self) -> Result<Vec<SessionName>> {
@@ -391,12 +550,14 @@ impl Storage for CacheServiceStorage {
     }
 
     async fn delete_target(&self, target: &TargetPath) -> Result<usize> {
-        let Some(id) = self.entry_id(target).await? else {
+        let Some(EntryRef { id, .. }) = self.lookup_entry(target).await? else {
             return Ok(0);
         };
+        self.hints.forget(target);
         let count = self
             .children(&id, None, true)
             .await?
+            .unwrap_or_default()
             .into_iter()
             .map(|(key, _)| key)
             .collect::<BTreeSet<_>>()
