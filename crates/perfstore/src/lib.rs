@@ -46,6 +46,7 @@ pub mod memory;
 pub mod names;
 pub mod session;
 pub mod storage;
+pub mod transfer;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
