@@ -1175,6 +1175,24 @@ async fn in_memory_clients_are_isolated() {
     assert!(b.namespace().file_ids(NS).await.unwrap().is_empty());
     // Clones share the server.
     assert_eq!(a.clone().namespace().file_ids(NS).await.unwrap().len(), 1);
+    // Each is its own server instance, with the default settings.
+    let (ia, ib) = (
+        a.info().server().await.unwrap(),
+        b.info().server().await.unwrap(),
+    );
+    assert_ne!(ia.server_instance_id, ib.server_instance_id);
+    assert_eq!(b.server().storage_info().await.unwrap().ttl_hours, 24);
+    let server = LocalServer::in_memory().await.unwrap();
+    assert!(
+        server
+            .client()
+            .namespace()
+            .file_ids(NS)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    server.stop().await.unwrap();
 }
 
 /// Bodies over the server's limit are refused with 413, surfaced as `InvalidInput`.
