@@ -132,8 +132,7 @@ def sort_lists(value: Any) -> Any:
     return value
 
 
-def normalise_response(mapper: IdMapper, status: int, content_type: str | None, body: bytes,
-                       unordered: bool = False) -> Normalised:
+def normalise_response(mapper: IdMapper, status: int, content_type: str | None, body: bytes) -> Normalised:
     if not body:
         return Normalised(status, content_type, 'empty', b'')
     if content_type and 'json' in content_type:
@@ -143,7 +142,7 @@ def normalise_response(mapper: IdMapper, status: int, content_type: str | None, 
             parsed = None
         else:
             normalised = mapper.json(parsed)
-            return Normalised(status, content_type, 'json', sort_lists(normalised) if unordered else normalised)
+            return Normalised(status, content_type, 'json', normalised)
     try:
         text = body.decode('utf-8')
     except UnicodeDecodeError:
@@ -162,8 +161,12 @@ def strict_equal(left: Any, right: Any) -> bool:
     return left == right
 
 
-def differences(reference: Normalised, ours: Normalised) -> list[str]:
-    """Human-readable reasons why two normalised responses differ (empty when they match)."""
+def differences(reference: Normalised, ours: Normalised, unordered: bool = False) -> list[str]:
+    """Human-readable reasons why two normalised responses differ (empty when they match).
+    `unordered` compares every JSON list as a multiset."""
+    if unordered and reference.kind == ours.kind == 'json':
+        reference = Normalised(reference.status, reference.content_type, 'json', sort_lists(reference.body))
+        ours = Normalised(ours.status, ours.content_type, 'json', sort_lists(ours.body))
     reasons = []
     if reference.status != ours.status:
         reasons.append(f'status {reference.status} != {ours.status}')

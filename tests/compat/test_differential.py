@@ -17,7 +17,7 @@ import pytest
 import servers
 from conftest import compat_ids
 from normalise import differences
-from scenario import STEPS, Result, run_scenario
+from scenario import STEPS, Result, order_free, run_scenario
 
 MIN_REQUESTS = 60
 
@@ -37,7 +37,7 @@ def compare(reference: list[Result], ours: list[Result], known_ids: set[str] | N
     outcome = Comparison()
     for ref, our in zip(reference, ours):
         outcome.compared += 1
-        reasons = differences(ref.response, our.response)
+        reasons = differences(ref.response, our.response, unordered=order_free(ref.step, known_ids))
         reasons += [f'header {name}: {ref.headers[name]!r} != {our.headers[name]!r}'
                     for name in ref.headers if ref.headers[name] != our.headers.get(name)]
         mark = ref.step.compat if known_ids is not None else None
@@ -65,12 +65,13 @@ def render(outcome: Comparison, label: str) -> str:
     return '\n'.join(lines)
 
 
-def write_report(log_dir: Path, name: str, reference: list[Result], other: list[Result], outcome: Comparison) -> Path:
+def write_report(log_dir: Path, name: str, reference: list[Result], other: list[Result], outcome: Comparison,
+                 known_ids: set[str] | None) -> Path:
     rows = []
     for ref, our in zip(reference, other):
         rows.append({'step': ref.step.name, 'request': ref.step.describe(), 'compat': ref.step.compat,
                      'reference': ref.response.show(4000), 'other': our.response.show(4000),
-                     'differences': differences(ref.response, our.response)})
+                     'differences': differences(ref.response, our.response, unordered=order_free(ref.step, known_ids))})
     path = log_dir / f'{name}.json'
     path.write_text(json.dumps({'compared': outcome.compared, 'steps': rows}, indent=2, ensure_ascii=False))
     return path
@@ -92,7 +93,8 @@ def test_scenario_covers_enough_requests():
 
 def test_compat_marks_name_listed_ids():
     known = compat_ids()
-    unknown = sorted({step.compat for step in STEPS if step.compat and step.compat not in known})
+    marks = {step.compat for step in STEPS if step.compat} | {step.unordered for step in STEPS if isinstance(step.unordered, str)}
+    unknown = sorted(mark for mark in marks if mark not in known)
     assert not unknown, f'steps are marked with ids that {servers.REPO_ROOT / "COMPAT.md"} does not list: {unknown}'
 
 
@@ -101,7 +103,7 @@ def test_reference_against_itself(reference_results, reference_auth, log_dir, su
     with servers.start_reference(name='reference-2') as second:
         again = run_scenario(second, reference_auth)
     outcome = compare(reference_results, again, known_ids=None)
-    write_report(log_dir, 'differential-reference-vs-reference', reference_results, again, outcome)
+    write_report(log_dir, 'differential-reference-vs-reference', reference_results, again, outcome, None)
     summary.append(f'differential reference vs reference: {outcome.compared} requests compared, '
                    f'{len(outcome.unexpected)} differences')
     assert not outcome.unexpected, render(outcome, 'reference vs reference')
@@ -109,8 +111,9 @@ def test_reference_against_itself(reference_results, reference_auth, log_dir, su
 
 def test_ours_against_reference(reference_results, ours, ours_auth, log_dir, summary):
     mine = run_scenario(ours, ours_auth)
-    outcome = compare(reference_results, mine, known_ids=compat_ids())
-    report = write_report(log_dir, 'differential-reference-vs-ours', reference_results, mine, outcome)
+    known = compat_ids()
+    outcome = compare(reference_results, mine, known_ids=known)
+    report = write_report(log_dir, 'differential-reference-vs-ours', reference_results, mine, outcome, known)
     tolerated = sorted({mark for mark, _, _ in outcome.tolerated})
     summary.append(f'differential reference vs ours: {outcome.compared} requests compared, '
                    f'{outcome.compared - len(outcome.unexpected) - len(outcome.tolerated)} equal, '
