@@ -37,7 +37,7 @@ macro_rules! conformance_tests {
             list_keys_prefix_is_a_string_prefix, targets_and_sessions_are_isolated, delete_removes_one_artifact,
             delete_target_removes_everything_in_it, list_sessions_and_targets, file_and_folder_keys,
             concurrent_writers_of_distinct_keys_all_land, concurrent_writers_of_one_key_leave_one_intact_value,
-            reserved_records_are_stored_but_never_listed
+            reserved_records_are_stored_but_never_listed, bulk_save_load_and_delete
         );
     };
     (@each $attrs:tt $make:expr; $($scenario:ident),* $(,)?) => {
@@ -651,4 +651,93 @@ pub async fn reserved_records_are_stored_but_never_listed(store: &Store) {
         [TargetName::new("t").unwrap()]
     );
     assert_eq!(store.list_sessions().await.unwrap(), [session]);
+}
+
+/// `put_many` / `get_many` / `delete_many` (and the handle's `save_many` / `load_many`):
+/// per-item results in input order, every kind, several targets, missing items, one bad key.
+pub async fn bulk_save_load_and_delete(store: &Store) {
+    use crate::artifact::Artifact;
+    use crate::names::ArtifactPath;
+    let make = |i: usize| -> (ArtifactPath, Artifact) {
+        let target = if i % 3 == 0 { "a" } else { "b" };
+        let key = format!(
+            "bulk/{}/item-{i:03}{}",
+            i % 5,
+            [".json", ".txt", ".bin", "", ".json"][i % 5]
+        );
+        let artifact = match i % 6 {
+            0 => Artifact::json(&json!({"i": i, "name": format!("n{i}")})),
+            1 => Artifact::json(&json!([i, i + 1])),
+            2 => Artifact::text(format!("text {i} é")),
+            3 => Artifact::binary(vec![(i % 251) as u8, 0xff, 0x00]),
+            4 => Artifact::text(""),
+            _ => Artifact::binary(Vec::new()),
+        };
+        (ArtifactPath::parse("bulk", target, &key).unwrap(), artifact)
+    };
+    let items: Vec<(ArtifactPath, Artifact)> = (0..120).map(make).collect();
+    let results = store.put_many(items.clone()).await;
+    assert_eq!(results.len(), 120);
+    for ((path, artifact), result) in items.iter().zip(&results) {
+        let meta = result.as_ref().unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(meta.hash, ContentHash::of(artifact.bytes()), "{path}");
+    }
+    let mut paths: Vec<ArtifactPath> = items.iter().map(|(p, _)| p.clone()).collect();
+    paths.push(ArtifactPath::parse("bulk", "a", "missing").unwrap());
+    paths.push(ArtifactPath::parse("nobody", "x", "missing").unwrap());
+    let loaded = store.get_many(&paths).await;
+    assert_eq!(loaded.len(), 122);
+    for ((path, artifact), got) in items.iter().zip(&loaded) {
+        let got = got
+            .as_ref()
+            .unwrap()
+            .as_ref()
+            .unwrap_or_else(|| panic!("{path} missing"));
+        assert_eq!(got.bytes(), artifact.bytes(), "{path}");
+        if store.capabilities().records_kind {
+            assert_eq!(got.kind(), artifact.kind(), "{path}");
+        }
+    }
+    assert!(matches!(loaded[120], Ok(None)) && matches!(loaded[121], Ok(None)));
+    let listed = target(store, "bulk", "a")
+        .list_keys("bulk/")
+        .await
+        .unwrap()
+        .len()
+        + target(store, "bulk", "b")
+            .list_keys("bulk/")
+            .await
+            .unwrap()
+            .len();
+    assert_eq!(listed, 120);
+
+    // Replacing through the bulk path, across kinds, leaves one artifact per key.
+    let t = target(store, "bulk", "a");
+    let again = t
+        .save_many([
+            ("bulk/0/item-000.json", Artifact::text("now text")),
+            ("../bad", Artifact::text("x")),
+            ("bulk/3/item-003", Artifact::json(&json!({"now": "json"}))),
+        ])
+        .await;
+    assert!(again[0].is_ok() && again[2].is_ok(), "{again:?}");
+    assert!(
+        matches!(again[1], Err(Error::InvalidName(_))),
+        "{:?}",
+        again[1]
+    );
+    let back = t
+        .load_many(["bulk/0/item-000.json", "bulk/3/item-003"])
+        .await
+        .unwrap();
+    assert_eq!(back[0].as_ref().unwrap().bytes().as_ref(), b"now text");
+    assert_eq!(back[1].as_ref().unwrap().kind(), ArtifactKind::Json);
+    assert_eq!(t.list_keys("bulk/").await.unwrap().len(), 40);
+
+    let deleted = t
+        .delete_many(["bulk/0/item-000.json", "bulk/0/nope"])
+        .await
+        .unwrap();
+    assert_eq!(deleted, [true, false]);
+    assert_eq!(t.list_keys("bulk/").await.unwrap().len(), 39);
 }

@@ -358,6 +358,29 @@ impl Storage for LocalStorage {
         blocking(move || list_dirs(&dir, |n| TargetName::new(n).ok())).await
     }
 
+    async fn put_many(&self, items: Vec<(ArtifactPath, Artifact)>) -> Vec<Result<ArtifactMeta>> {
+        let options = self.options;
+        let jobs: Vec<(PathBuf, ArtifactPath, Artifact)> = items
+            .into_iter()
+            .map(|(path, artifact)| (self.file_path(&path), path, artifact))
+            .collect();
+        in_parallel(jobs, move |(file, path, artifact)| {
+            write_atomic(&file, artifact.bytes(), options, &path)?;
+            Ok(artifact.meta())
+        })
+        .await
+    }
+
+    async fn get_many(&self, paths: &[ArtifactPath]) -> Vec<Result<Option<Artifact>>> {
+        let files: Vec<PathBuf> = paths.iter().map(|p| self.file_path(p)).collect();
+        in_parallel(files, |file| {
+            absent_as_none(fs::read(&file))
+                .map(|bytes| bytes.map(|b| Artifact::from_stored(b, None)))
+                .map_err(|e| Error::io("read", &file, e))
+        })
+        .await
+    }
+
     async fn delete_target(&self, target: &TargetPath) -> Result<usize> {
         let target_dir = self.target_dir(target);
         let sessions_dir = self.sessions_dir();
@@ -379,6 +402,56 @@ impl Storage for LocalStorage {
         })
         .await
     }
+}
+
+/// Runs `work` over `jobs` on several blocking threads at once (file I/O parallelises where a
+/// single async task would run it one file at a time); results come back in input order.
+async fn in_parallel<J, T>(
+    jobs: Vec<J>,
+    work: impl Fn(J) -> Result<T> + Send + Sync + Clone + 'static,
+) -> Vec<Result<T>>
+where
+    J: Send + 'static,
+    T: Send + 'static,
+{
+    if jobs.is_empty() {
+        return Vec::new();
+    }
+    let threads = std::thread::available_parallelism()
+        .map_or(4, |n| n.get() * 2)
+        .clamp(2, 16);
+    let per_chunk = jobs.len().div_ceil(threads);
+    let mut chunks = Vec::new();
+    let mut jobs = jobs.into_iter().peekable();
+    while jobs.peek().is_some() {
+        let chunk: Vec<J> = jobs.by_ref().take(per_chunk).collect();
+        let work = work.clone();
+        chunks.push(tokio::task::spawn_blocking(move || {
+            chunk.into_iter().map(&work).collect::<Vec<_>>()
+        }));
+    }
+    let mut results = Vec::new();
+    for chunk in chunks {
+        match chunk.await {
+            Ok(done) => results.extend(done),
+            Err(join) => {
+                return vec_of_errors(results.len(), &join.to_string());
+            }
+        }
+    }
+    results
+}
+
+fn vec_of_errors<T>(n: usize, message: &str) -> Vec<Result<T>> {
+    (0..n.max(1))
+        .map(|_| {
+            Err(Error::Backend {
+                backend: "local",
+                message: format!("file-system task failed: {message}"),
+                source: None,
+            })
+        })
+        .collect()
 }
 
 /// A name unique enough for a folder being deleted (process id + time + a counter).

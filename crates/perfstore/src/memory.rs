@@ -181,6 +181,57 @@ impl Storage for MemoryStorage {
             .unwrap_or_default())
     }
 
+    async fn put_many(&self, items: Vec<(ArtifactPath, Artifact)>) -> Vec<Result<ArtifactMeta>> {
+        // Hash outside the lock, then insert everything under one write lock.
+        let prepared: Vec<(ArtifactPath, Stored, ArtifactMeta)> = items
+            .into_iter()
+            .map(|(path, artifact)| {
+                let meta = artifact.meta();
+                let stored = Stored {
+                    bytes: artifact.into_bytes(),
+                    kind: meta.kind,
+                    hash: meta.hash.clone(),
+                };
+                (path, stored, meta)
+            })
+            .collect();
+        let mut sessions = self.write();
+        prepared
+            .into_iter()
+            .map(|(path, stored, meta)| {
+                let target = sessions
+                    .entry(path.session().clone())
+                    .or_default()
+                    .entry(path.target_name().clone())
+                    .or_default();
+                if let Some(other) = conflicting_key(target, &path.key) {
+                    let reason =
+                        format!("key {other:?} is in the way (a key cannot also be a folder)");
+                    if target.is_empty() {
+                        drop_if_empty(&mut sessions, &path.target);
+                    }
+                    return Err(Error::Conflict { path, reason });
+                }
+                target.insert(path.key.clone(), stored);
+                Ok(meta)
+            })
+            .collect()
+    }
+
+    async fn get_many(&self, paths: &[ArtifactPath]) -> Vec<Result<Option<Artifact>>> {
+        let sessions = self.read();
+        paths
+            .iter()
+            .map(|path| {
+                Ok(sessions
+                    .get(path.session())
+                    .and_then(|s| s.get(path.target_name()))
+                    .and_then(|t| t.get(&path.key))
+                    .map(|s| Artifact::from_stored(s.bytes.clone(), Some(s.kind))))
+            })
+            .collect()
+    }
+
     async fn delete_target(&self, target: &TargetPath) -> Result<usize> {
         let mut sessions = self.write();
         let Some(session) = sessions.get_mut(&target.session) else {

@@ -82,7 +82,42 @@ pub trait Storage: fmt::Debug + Send + Sync + 'static {
 
     /// Deletes `target` and every artifact in it; returns how many artifacts were deleted.
     async fn delete_target(&self, target: &TargetPath) -> Result<usize>;
+
+    /// Stores many artifacts; one result per item, in order. Items are independent: one
+    /// failure does not stop the others. The default runs [`BULK_CONCURRENCY`] puts at once;
+    /// backends override it with a faster path.
+    async fn put_many(&self, items: Vec<(ArtifactPath, Artifact)>) -> Vec<Result<ArtifactMeta>> {
+        use futures::StreamExt;
+        futures::stream::iter(items)
+            .map(|(path, artifact)| async move { self.put(&path, artifact).await })
+            .buffered(BULK_CONCURRENCY)
+            .collect()
+            .await
+    }
+
+    /// Loads many artifacts; one result per path, in order.
+    async fn get_many(&self, paths: &[ArtifactPath]) -> Vec<Result<Option<Artifact>>> {
+        use futures::StreamExt;
+        futures::stream::iter(paths.iter().cloned())
+            .map(|path| async move { self.get(&path).await })
+            .buffered(BULK_CONCURRENCY)
+            .collect()
+            .await
+    }
+
+    /// Deletes many artifacts; one result per path, in order (`false`: there was none).
+    async fn delete_many(&self, paths: &[ArtifactPath]) -> Vec<Result<bool>> {
+        use futures::StreamExt;
+        futures::stream::iter(paths.iter().cloned())
+            .map(|path| async move { self.delete(&path).await })
+            .buffered(BULK_CONCURRENCY)
+            .collect()
+            .await
+    }
 }
+
+/// How many operations the default bulk methods keep in flight.
+pub const BULK_CONCURRENCY: usize = 32;
 
 /// Typed helpers over any [`Storage`]: JSON via serde, text, bytes.
 #[async_trait]
@@ -378,6 +413,54 @@ impl TargetHandle {
         self.store
             .list_keys(&self.path, &KeyPrefix::new(prefix)?)
             .await
+    }
+
+    /// Stores many artifacts of this target (see [`Storage::put_many`]); one result per item.
+    /// A key that is not valid fails its own item only.
+    pub async fn save_many<K: ToKey>(
+        &self,
+        items: impl IntoIterator<Item = (K, Artifact)>,
+    ) -> Vec<Result<ArtifactMeta>> {
+        let mut results: Vec<Option<Result<ArtifactMeta>>> = Vec::new();
+        let mut valid = Vec::new();
+        for (key, artifact) in items {
+            match self.artifact(key) {
+                Ok(path) => {
+                    valid.push((results.len(), (path, artifact)));
+                    results.push(None);
+                }
+                Err(e) => results.push(Some(Err(e))),
+            }
+        }
+        let (slots, items): (Vec<usize>, Vec<_>) = valid.into_iter().unzip();
+        for (slot, result) in slots.into_iter().zip(self.store.put_many(items).await) {
+            results[slot] = Some(result);
+        }
+        results.into_iter().flatten().collect()
+    }
+
+    /// Loads many artifacts of this target; one result per key, in order.
+    pub async fn load_many<K: ToKey>(
+        &self,
+        keys: impl IntoIterator<Item = K>,
+    ) -> Result<Vec<Option<Artifact>>> {
+        let paths = keys
+            .into_iter()
+            .map(|k| self.artifact(k))
+            .collect::<Result<Vec<_>>>()?;
+        self.store.get_many(&paths).await.into_iter().collect()
+    }
+
+    /// Deletes many artifacts of this target; one `bool` per key (`false`: there was none).
+    pub async fn delete_many<K: ToKey>(
+        &self,
+        keys: impl IntoIterator<Item = K>,
+    ) -> Result<Vec<bool>> {
+        let paths = keys
+            .into_iter()
+            .map(|k| self.artifact(k))
+            .collect::<Result<Vec<_>>>()?;
+        self.store.delete_many(&paths).await.into_iter().collect()
     }
 
     /// Deletes this target and everything in it; returns the number of artifacts deleted.

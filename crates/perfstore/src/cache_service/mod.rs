@@ -27,7 +27,10 @@
 //! - `list_sessions` / `list_targets` read the entries' folders through the admin storage routes
 //!   and keep the targets that hold at least one child file.
 
+mod bulk;
 pub mod mapping;
+
+pub use bulk::PIPELINE_DEPTH;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -393,6 +396,15 @@ fn likely_shape(key: &Key) -> ChildShape {
     }
 }
 
+/// A backend error from a message (bulk items share one failure).
+fn backend_message(message: &str) -> Error {
+    Error::Backend {
+        backend: "cache_service",
+        message: message.to_owned(),
+        source: None,
+    }
+}
+
 /// An entry that kept vanishing while an operation used it (concurrent deletes).
 fn unstable(target: &TargetPath) -> Error {
     Error::Backend {
@@ -522,6 +534,14 @@ impl Storage for CacheServiceStorage {
             };
         }
         Err(unstable(target))
+    }
+
+    async fn put_many(&self, items: Vec<(ArtifactPath, Artifact)>) -> Vec<Result<ArtifactMeta>> {
+        self.put_many_pipelined(items).await
+    }
+
+    async fn get_many(&self, paths: &[ArtifactPath]) -> Vec<Result<Option<Artifact>>> {
+        self.get_many_pipelined(paths).await
     }
 
     async fn list_sessions(&self) -> Result<Vec<SessionName>> {
