@@ -659,7 +659,7 @@ pub async fn bulk_save_load_and_delete(store: &Store) {
     use crate::artifact::Artifact;
     use crate::names::ArtifactPath;
     let make = |i: usize| -> (ArtifactPath, Artifact) {
-        let target = if i % 3 == 0 { "a" } else { "b" };
+        let target = if i.is_multiple_of(3) { "a" } else { "b" };
         let key = format!(
             "bulk/{}/item-{i:03}{}",
             i % 5,
