@@ -1,6 +1,6 @@
-//! Remote transport failures: bounded retries with backoff for idempotent calls only, on
-//! connection errors and 5xx; timeouts. The 5xx cases wrap our real server in a layer that
-//! fails the next N requests.
+//! The remote transport: bounded retries with backoff for idempotent calls only, on connection
+//! errors and 5xx; timeouts; connection pooling. The 5xx and pooling cases wrap our real
+//! server in a layer that injects failures or records the peer of each request.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -263,6 +263,66 @@ async fn a_silent_server_times_out() {
     assert!(
         elapsed >= Duration::from_millis(300) && elapsed < Duration::from_secs(3),
         "{elapsed:?}"
+    );
+    task.abort();
+}
+
+#[tokio::test]
+async fn sequential_calls_reuse_one_pooled_connection() {
+    use std::collections::HashSet;
+    use std::net::SocketAddr;
+    use std::sync::Mutex;
+
+    use axum::extract::ConnectInfo;
+
+    let peers: Arc<Mutex<HashSet<SocketAddr>>> = Arc::default();
+    let layer_peers = peers.clone();
+    let router = cache_service::router(cache_service::AppState::in_memory()).layer(
+        axum::middleware::from_fn(move |request: Request, next: Next| {
+            let peers = layer_peers.clone();
+            async move {
+                if let Some(ConnectInfo(peer)) =
+                    request.extensions().get::<ConnectInfo<SocketAddr>>()
+                {
+                    peers.lock().unwrap().insert(*peer);
+                }
+                next.run(request).await
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+
+    let client = CacheClient::remote(RemoteConfig::new(url)).unwrap();
+    let clone = client.clone();
+    for i in 0..10 {
+        let stored = client
+            .store()
+            .string("demo", Strategy::Direct, &format!("v{i}"))
+            .await
+            .unwrap();
+        assert!(
+            clone
+                .retrieve()
+                .by_id_string("demo", &stored.cache_id)
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+    assert_eq!(
+        peers.lock().unwrap().len(),
+        1,
+        "{:?}",
+        peers.lock().unwrap()
     );
     task.abort();
 }

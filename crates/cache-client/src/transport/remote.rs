@@ -110,7 +110,8 @@ impl RemoteTransport {
                         Err(e) => e.to_string(),
                     }
                 }
-                Err(e) if last => {
+                // A request that cannot be built will not build next time either.
+                Err(e) if last || e.is_builder() => {
                     return Err(TransportFailure {
                         attempts: attempt,
                         source: Box::new(e),
