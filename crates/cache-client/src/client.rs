@@ -277,6 +277,15 @@ mod tests {
     }
 
     #[test]
+    fn https_clients_can_be_built() {
+        // Building must not panic even when a crate in the build turned on reqwest's
+        // `rustls-no-provider` (the provider is installed first).
+        let client =
+            CacheClient::remote(RemoteConfig::new("https://cache.example.invalid")).unwrap();
+        assert_eq!(client.base_url(), Some("https://cache.example.invalid"));
+    }
+
+    #[test]
     fn debug_hides_the_key_and_trailing_slash_is_dropped() {
         let client = CacheClient::remote(
             RemoteConfig::new("http://127.0.0.1:9/").with_api_key("x-api-key", "s3cret"),
