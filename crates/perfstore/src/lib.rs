@@ -36,6 +36,7 @@
 
 pub mod artifact;
 pub mod baseline;
+pub mod batch;
 pub mod blocking;
 pub mod cache_service;
 pub mod config;
