@@ -135,6 +135,9 @@ pub enum BatchEvent {
     },
 }
 
+/// A callback for [`BatchEvent`]s.
+pub type EventHandler = Arc<dyn Fn(&BatchEvent) + Send + Sync>;
+
 /// How a batch runs.
 #[derive(Clone)]
 pub struct BatchOptions {
@@ -147,7 +150,7 @@ pub struct BatchOptions {
     /// Labels recorded on the session when it is first used.
     pub labels: BTreeMap<String, String>,
     /// Called for every [`BatchEvent`].
-    pub on_event: Option<Arc<dyn Fn(&BatchEvent) + Send + Sync>>,
+    pub on_event: Option<EventHandler>,
 }
 
 impl Default for BatchOptions {
