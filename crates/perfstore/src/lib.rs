@@ -40,6 +40,7 @@ pub mod batch;
 pub mod blocking;
 pub mod cache_service;
 pub mod config;
+pub mod dedup;
 pub mod diff;
 pub mod error;
 pub mod local;
