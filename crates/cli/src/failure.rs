@@ -42,6 +42,14 @@ impl Failure {
         }
     }
 
+    /// A failure with a command-specific exit code (e.g. 4 for a regression found by `diff`).
+    pub fn with_code(code: u8, message: impl Display) -> Self {
+        Self {
+            code,
+            message: message.to_string(),
+        }
+    }
+
     /// Prints the one-line message and returns the exit code.
     pub fn report(self) -> ExitCode {
         let line = self.message.lines().collect::<Vec<_>>().join(" ");

@@ -6,6 +6,7 @@
 mod artifacts;
 mod failure;
 mod quickstart;
+mod workflows;
 
 use std::process::ExitCode;
 
@@ -51,6 +52,20 @@ enum Command {
     Quickstart(quickstart::QuickstartArgs),
     /// Run the cache service (wire-compatible with the MGraph-AI Cache Service).
     Serve(cache_service::cli::ServeArgs),
+    /// Import a folder DIR/<target>/<key…> into a session (resumable: unchanged files are skipped).
+    Import(workflows::transfer::ImportArgs),
+    /// Export a session into a folder DIR/<target>/<key…> (never clobbers without --overwrite).
+    Export(workflows::transfer::ExportArgs),
+    /// Mirror a session into another backend (only missing or different artifacts move).
+    Copy(workflows::transfer::CopyArgs),
+    /// Compare two sessions metric by metric (exit 4 on a regression with --fail-on-regression).
+    Diff(workflows::diff::DiffArgs),
+    /// Name sessions: baselines, used as @name wherever a session is given.
+    #[command(subcommand)]
+    Baseline(workflows::baseline::BaselineCommand),
+    /// Describe sessions.
+    #[command(subcommand)]
+    Session(workflows::session::SessionCommand),
 }
 
 impl Cli {
@@ -84,6 +99,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             quickstart::run(&config, args).await
         }
         Command::Serve(args) => args.clone().run().await.map_err(Failure::other),
+        Command::Import(args) => workflows::transfer::import(&cli.open()?, args).await,
+        Command::Export(args) => workflows::transfer::export(&cli.open()?, args).await,
+        Command::Copy(args) => workflows::transfer::copy(&cli.storage_config()?, args).await,
+        Command::Diff(args) => workflows::diff::run(&cli.open()?, args).await,
+        Command::Baseline(cmd) => workflows::baseline::run(&cli.open()?, cmd).await,
+        Command::Session(cmd) => workflows::session::run(&cli.open()?, cmd).await,
     }
 }
 

@@ -1,0 +1,216 @@
+//! `diff`: compare two sessions, metric by metric, and optionally fail on a regression.
+
+use clap::{Args, ValueEnum};
+use perfstore::diff::render::{Format as RenderFormat, render};
+use perfstore::diff::{DiffOptions, Direction, MetricRule, Threshold, diff_sessions};
+use perfstore::{KeyPrefix, Store, TargetName};
+
+use super::resolve;
+use crate::failure::Failure;
+
+/// Exit code of `diff --fail-on-regression` when a metric regressed.
+pub const EXIT_REGRESSION: u8 = 4;
+
+/// Output format of `diff`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// Aligned columns for a terminal.
+    #[default]
+    Table,
+    /// GitHub-flavoured Markdown (for a pull-request comment).
+    Markdown,
+    /// The whole comparison as JSON.
+    Json,
+}
+
+impl From<DiffFormat> for RenderFormat {
+    fn from(f: DiffFormat) -> Self {
+        match f {
+            DiffFormat::Table => RenderFormat::Table,
+            DiffFormat::Markdown => RenderFormat::Markdown,
+            DiffFormat::Json => RenderFormat::Json,
+        }
+    }
+}
+
+/// Arguments of `diff`.
+///
+/// When several globs match one metric, the most specific (most literal characters) wins.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Base session (`@name` for a baseline's session).
+    pub base: String,
+    /// Candidate session (`@name` for a baseline's session).
+    pub candidate: String,
+    /// Compare only this target.
+    #[arg(long, value_name = "TARGET")]
+    pub target: Option<String>,
+    /// Compare only keys starting with this prefix (e.g. results/).
+    #[arg(long, value_name = "PREFIX")]
+    pub key: Option<String>,
+    /// Relative change beyond which a metric regressed or improved: 5% or 0.05.
+    #[arg(long, value_name = "CHANGE", default_value = "5%", value_parser = parse_threshold)]
+    pub threshold: f64,
+    /// Metrics (glob over the JSON path, or KEYGLOB:PATHGLOB) where a drop is a regression.
+    #[arg(long, value_name = "GLOB", value_parser = parse_glob)]
+    pub lower_is_worse: Vec<String>,
+    /// Metrics where a rise is a regression (the default for every metric).
+    #[arg(long, value_name = "GLOB", value_parser = parse_glob)]
+    pub higher_is_worse: Vec<String>,
+    /// Metrics whose changes are reported but never regressions or improvements.
+    #[arg(long, value_name = "GLOB", value_parser = parse_glob)]
+    pub neutral: Vec<String>,
+    /// Include unified diffs of changed text artifacts.
+    #[arg(long)]
+    pub unified: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: DiffFormat,
+    /// Exit with status 4 if any metric regressed.
+    #[arg(long)]
+    pub fail_on_regression: bool,
+}
+
+/// `5%` → 0.05; `0.05` → 0.05. A bare number must be a fraction (0 to 1), so `5` is refused
+/// rather than read as 500 %.
+pub fn parse_threshold(value: &str) -> Result<f64, String> {
+    let text = value.trim();
+    let (number, percent) = match text.strip_suffix('%') {
+        Some(n) => (n.trim(), true),
+        None => (text, false),
+    };
+    let parsed: f64 = number
+        .parse()
+        .map_err(|_| format!("{value:?} is not a threshold (write 5% or 0.05)"))?;
+    if !parsed.is_finite() || parsed < 0.0 {
+        return Err(format!(
+            "{value:?} is not a threshold: it must be a non-negative number (5% or 0.05)"
+        ));
+    }
+    if percent {
+        Ok(parsed / 100.0)
+    } else if parsed <= 1.0 {
+        Ok(parsed)
+    } else {
+        Err(format!(
+            "{value:?} is ambiguous: write {parsed}% for a percentage or a fraction such as 0.05"
+        ))
+    }
+}
+
+fn parse_glob(value: &str) -> Result<String, String> {
+    if value.trim().is_empty() {
+        Err("a metric glob must not be empty".to_owned())
+    } else {
+        Ok(value.to_owned())
+    }
+}
+
+/// The direction rules, most specific glob first (ties: neutral, lower-is-worse,
+/// higher-is-worse).
+fn rules(args: &DiffArgs) -> Vec<MetricRule> {
+    let mut rules: Vec<(usize, usize, MetricRule)> = [
+        (&args.neutral, Direction::Neutral),
+        (&args.lower_is_worse, Direction::LowerIsWorse),
+        (&args.higher_is_worse, Direction::HigherIsWorse),
+    ]
+    .into_iter()
+    .enumerate()
+    .flat_map(|(rank, (globs, direction))| {
+        globs.iter().map(move |glob| {
+            let literal = glob.chars().filter(|c| !matches!(c, '*' | '?')).count();
+            (
+                literal,
+                rank,
+                MetricRule {
+                    pattern: glob.clone(),
+                    relative: None,
+                    direction: Some(direction),
+                },
+            )
+        })
+    })
+    .collect();
+    rules.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    rules.into_iter().map(|(_, _, rule)| rule).collect()
+}
+
+/// `diff`: prints the comparison; exit 4 with `--fail-on-regression` if a metric regressed.
+pub async fn run(store: &Store, args: &DiffArgs) -> Result<(), Failure> {
+    let base = resolve(store, &args.base).await?;
+    let candidate = resolve(store, &args.candidate).await?;
+    let options = DiffOptions {
+        threshold: Threshold {
+            relative: args.threshold,
+            direction: Direction::HigherIsWorse,
+        },
+        rules: rules(args),
+        target: args.target.as_deref().map(TargetName::new).transpose()?,
+        key_prefix: args.key.as_deref().map(KeyPrefix::new).transpose()?,
+        unified_diff: args.unified,
+    };
+    let diff = diff_sessions(store, &base, &candidate, &options).await?;
+    let text = render(&diff, args.format.into());
+    if text.ends_with('\n') {
+        print!("{text}");
+    } else {
+        println!("{text}");
+    }
+    if args.fail_on_regression && diff.has_regressions() {
+        return Err(Failure::with_code(
+            EXIT_REGRESSION,
+            format!(
+                "{} regression(s) beyond the threshold in {candidate} against {base}",
+                diff.summary.regressions
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_are_percentages_or_fractions() {
+        assert_eq!(parse_threshold("5%"), Ok(0.05));
+        assert_eq!(parse_threshold(" 12.5 % "), Ok(0.125));
+        assert_eq!(parse_threshold("0.05"), Ok(0.05));
+        assert_eq!(parse_threshold("0"), Ok(0.0));
+        assert_eq!(parse_threshold("250%"), Ok(2.5));
+        for bad in ["", "%", "five", "-5%", "5", "NaN", "inf%", "0.05%%"] {
+            assert!(parse_threshold(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn the_most_specific_glob_comes_first() {
+        let args = DiffArgs {
+            base: "a".into(),
+            candidate: "b".into(),
+            target: None,
+            key: None,
+            threshold: 0.05,
+            lower_is_worse: vec!["*throughput*".into(), "*".into()],
+            higher_is_worse: vec!["latency.p99_ms".into()],
+            neutral: vec!["*_count".into()],
+            unified: false,
+            format: DiffFormat::Table,
+            fail_on_regression: false,
+        };
+        let order: Vec<(String, Option<Direction>)> = rules(&args)
+            .into_iter()
+            .map(|r| (r.pattern, r.direction))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                ("latency.p99_ms".to_owned(), Some(Direction::HigherIsWorse)),
+                ("*throughput*".to_owned(), Some(Direction::LowerIsWorse)),
+                ("*_count".to_owned(), Some(Direction::Neutral)),
+                ("*".to_owned(), Some(Direction::LowerIsWorse)),
+            ]
+        );
+    }
+}
