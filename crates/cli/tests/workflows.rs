@@ -930,3 +930,20 @@ fn a_progress_bar_is_drawn_only_on_a_terminal() {
     assert!(!stdout(&quiet).contains("importing"));
     assert_eq!(stderr(&quiet), "");
 }
+
+#[test]
+fn an_import_with_failed_items_exits_1_after_storing_the_rest() {
+    let root = tempfile::tempdir().unwrap();
+    let cwd = root.path();
+    ok(&perfstore(cwd, &["put", "s", "t", "a/b"], Some(b"folder")));
+    write(cwd, "in/t/a", b"file");
+    write(cwd, "in/t/c", b"other");
+    let out = perfstore(cwd, &["import", "s", "in"], None);
+    let err = fails(&out, 1);
+    assert!(
+        err.contains("1 item(s) failed to import (first: t/a:"),
+        "{err}"
+    );
+    assert!(stdout(&out).contains("failed t/a:"), "{}", stdout(&out));
+    assert_eq!(ok(&perfstore(cwd, &["ls", "s", "t"], None)), "a/b\nc\n");
+}

@@ -232,7 +232,7 @@ pub struct ImportReport {
     pub moved: Tally,
     /// Files already stored with the same bytes (not stored again).
     pub unchanged: Tally,
-    /// Files that could not be read or stored (see `failures`).
+    /// Files that could not be listed, read or stored (see `failures`); bytes as listed.
     pub failed: Tally,
     /// Files that are not artifacts (invalid names, symlinks, …), with the reason, sorted.
     pub skipped: Vec<SkippedFile>,
@@ -273,7 +273,7 @@ pub struct ExportReport {
     pub replaced: u64,
     /// Files that already held the stored bytes (not written again).
     pub unchanged: Tally,
-    /// Artifacts that could not be read or written (see `failures`).
+    /// Artifacts that could not be read or written (see `failures`); bytes where known.
     pub failed: Tally,
     /// Why each failed item failed, sorted.
     pub failures: Vec<ItemFailure>,
@@ -310,7 +310,8 @@ pub struct CopyReport {
     pub moved: Tally,
     /// Artifacts the destination held with the same bytes already.
     pub unchanged: Tally,
-    /// Artifacts that could not be copied or pruned (see `failures`).
+    /// Artifacts that could not be checked, copied or pruned (see `failures`); bytes where
+    /// known.
     pub failed: Tally,
     /// Artifacts deleted from the destination because the source lacks them (with `prune`).
     pub pruned: u64,
@@ -600,7 +601,7 @@ pub async fn import_dir(
             Outcome::Moved(size) => report.moved.add(size),
             Outcome::Unchanged(size) => report.unchanged.add(size),
             Outcome::Failed(reason) => {
-                report.failed.add(0);
+                report.failed.add(file.size);
                 report.failures.push(ItemFailure {
                     item: item_name(&file.path),
                     reason,
@@ -861,7 +862,7 @@ pub async fn export_dir(
             }
             Outcome::Unchanged(size) => report.unchanged.add(size),
             Outcome::Failed(reason) => {
-                report.failed.add(0);
+                report.failed.add(item.size);
                 report.failures.push(ItemFailure {
                     item: item_name(&item.path),
                     reason,
@@ -1057,7 +1058,7 @@ pub async fn copy_session(
                 (_, Outcome::Moved(size)) => report.moved.add(size),
                 (_, Outcome::Unchanged(size)) => report.unchanged.add(size),
                 (_, Outcome::Failed(reason)) => {
-                    report.failed.add(0);
+                    report.failed.add(planned);
                     report.failures.push(ItemFailure {
                         item: item_name(path),
                         reason,

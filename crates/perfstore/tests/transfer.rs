@@ -796,3 +796,37 @@ fn paths_in_reports_are_relative() {
         PathBuf::from("loose.txt")
     );
 }
+
+#[tokio::test]
+async fn an_item_the_backend_refuses_fails_alone() {
+    for (name, store, _keep) in backends() {
+        if store.capabilities().file_and_folder_keys {
+            continue; // `a` and `a/b` can coexist there: nothing to refuse.
+        }
+        // The store has `a/b`, so a file `a` cannot be stored; the other file still is.
+        store
+            .target("s", "t")
+            .unwrap()
+            .save_string("a/b", "folder")
+            .await
+            .unwrap();
+        let input = tempfile::tempdir().unwrap();
+        write(input.path(), "t/a", b"file");
+        write(input.path(), "t/c", b"other");
+        let report = import_dir(
+            &store,
+            &session("s"),
+            input.path(),
+            &ImportOptions::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(report.moved.items, 1, "{name}: {report:?}");
+        assert_eq!((report.failed.items, report.failed.bytes), (1, 4), "{name}");
+        assert_eq!(report.failures[0].item, "t/a", "{name}");
+        assert!(
+            report.failures[0].reason.contains("cannot store"),
+            "{name}: {report:?}"
+        );
+    }
+}

@@ -34,8 +34,6 @@ impl From<DiffFormat> for RenderFormat {
 }
 
 /// Arguments of `diff`.
-///
-/// When several globs match one metric, the most specific (most literal characters) wins.
 #[derive(Debug, Args)]
 pub struct DiffArgs {
     /// Base session (`@name` for a baseline's session).
@@ -57,7 +55,8 @@ pub struct DiffArgs {
     /// Metrics where a rise is a regression (the default for every metric).
     #[arg(long, value_name = "GLOB", value_parser = parse_glob)]
     pub higher_is_worse: Vec<String>,
-    /// Metrics whose changes are reported but never regressions or improvements.
+    /// Metrics whose changes are reported but never regressions or improvements. When several
+    /// of these globs match one metric, the one with the most literal characters wins.
     #[arg(long, value_name = "GLOB", value_parser = parse_glob)]
     pub neutral: Vec<String>,
     /// Include unified diffs of changed text artifacts.

@@ -52,7 +52,8 @@ pub struct ExportArgs {
 pub struct CopyArgs {
     /// Session to copy (`@name` for a baseline's session of the source store).
     pub session: String,
-    /// Destination backend: local, memory or cache_service.
+    /// Destination backend: local, memory (lost at exit) or cache_service. The source is the
+    /// store the global options select.
     #[arg(long, value_name = "MODE", value_parser = parse_mode)]
     pub to_mode: StorageMode,
     /// Root of the destination local store (required with --to-mode local).
