@@ -5,7 +5,8 @@
 #
 # Builds `perfstore`, installs the reference (setup.sh), starts the reference (no-auth launcher and
 # stock app with an API key) and our server (with and without auth) on free 127.0.0.1 ports, waits
-# for them, runs the pytest files in tests/compat, and stops every process it started.
+# for them, runs the pytest files in tests/compat, then the perfstore conformance suite against
+# the reference, and stops every process it started.
 # Env: COMPAT_TARGETS=reference (harness only, skip our server), COMPAT_VENV, COMPAT_LOG_DIR,
 #      COMPAT_READY_TIMEOUT (s, per server, default 60), COMPAT_PYTEST_TIMEOUT (s, default 600).
 set -uo pipefail
@@ -134,5 +135,16 @@ pids+=("$pytest_pid")
 wait "$pytest_pid"
 status=$?
 [ $status -eq 124 ] && say "pytest timed out after ${pytest_timeout}s"
+
+# ── 4. the perfstore storage layer on the reference ───────────────────────────────────────
+# The conformance suite every backend passes, through the cache-service backend, against the
+# Python reference (each scenario in its own namespace of the no-auth reference).
+say "perfstore conformance suite against the reference (log $COMPAT_LOG_DIR/conformance-reference.log)"
+(cd "$repo_root" && PERFSTORE_REFERENCE_URL="$COMPAT_REF_URL" timeout "$pytest_timeout" \
+    cargo test -p perfstore --test conformance_reference -- --ignored) 2>&1 | tee "$COMPAT_LOG_DIR/conformance-reference.log" | grep -E '^test result|FAILED|panicked'
+conformance=${PIPESTATUS[0]}
+[ $conformance -ne 0 ] && say "conformance against the reference FAILED (exit $conformance)"
+[ $status -eq 0 ] && status=$conformance
+
 if [ $status -eq 0 ]; then say "PASS"; else say "FAIL (exit $status)"; fi
 exit $status
