@@ -87,7 +87,7 @@ impl CacheClient {
     /// own empty store.
     #[cfg(feature = "server")]
     pub fn in_memory() -> Self {
-        Self::in_process(cache_service::router(fresh_memory_state()))
+        Self::in_process(cache_service::router(cache_service::AppState::in_memory()))
     }
 
     /// Like the official client's `from_env`: remote if [`crate::ENV_URL`] is set (with the
@@ -212,28 +212,6 @@ impl CacheClient {
     pub fn info(&self) -> InfoApi<'_> {
         InfoApi::new(self)
     }
-}
-
-/// A new in-memory, no-auth server state, like `AppState::in_memory()` but without compiling
-/// the server's route table again: `AppState::new` compiles ~80 route regexes (about 4 ms),
-/// while the table is immutable. One template is built per process and cloned, and every
-/// per-instance part (the store and service, the identity) is replaced.
-#[cfg(feature = "server")]
-pub(crate) fn fresh_memory_state() -> cache_service::AppState {
-    use std::sync::LazyLock;
-
-    use cache_service::service::CacheService;
-    use cache_service::store::FileStore;
-    use cache_service::{AppState, ServerIdentity};
-
-    static TEMPLATE: LazyLock<AppState> = LazyLock::new(AppState::in_memory);
-    let mut state = TEMPLATE.clone();
-    state.service = Arc::new(CacheService::new(
-        FileStore::memory(),
-        state.service.ttl_hours(),
-    ));
-    state.identity = Arc::new(ServerIdentity::new());
-    state
 }
 
 impl fmt::Debug for CacheClient {

@@ -57,7 +57,7 @@ impl LocalServer {
 
     /// Our server with memory storage and no API key.
     pub async fn in_memory() -> Result<Self> {
-        Self::start(crate::client::fresh_memory_state()).await
+        Self::start(AppState::in_memory()).await
     }
 
     /// A client for this server (a cheap clone).

@@ -1,7 +1,8 @@
 //! `perfstore`: store, inspect and serve performance-analysis artifacts.
 //!
 //! Exit codes: 0 ok; 2 invalid input (usage, bad name or key, bad JSON with `--json`, bad
-//! configuration); 3 not found; 1 anything else. Every error is one line on stderr.
+//! configuration); 3 not found; 4 a regression with `diff --fail-on-regression`; 1 anything
+//! else. Every error is one line on stderr.
 
 mod artifacts;
 mod failure;

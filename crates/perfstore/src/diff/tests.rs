@@ -355,3 +355,24 @@ fn globs_match_whole_paths() {
     assert!(glob_match("a*b*c", "aXXbYYc"));
     assert!(!glob_match("a*b*c", "aXXbYY"));
 }
+
+#[tokio::test]
+async fn compact_json_stored_as_text_still_yields_metrics() {
+    let store = Store::memory();
+    store
+        .target("b", "t")
+        .unwrap()
+        .save_string("m.json", r#"{"p50_ms":10}"#)
+        .await
+        .unwrap();
+    store
+        .target("c", "t")
+        .unwrap()
+        .save_string("m.json", r#"{"p50_ms":12}"#)
+        .await
+        .unwrap();
+    let diff = diff_sessions(&store, &s("b"), &s("c"), &DiffOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(metric(&diff, "p50_ms").verdict, Verdict::Regression);
+}
