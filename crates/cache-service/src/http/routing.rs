@@ -91,12 +91,17 @@ pub enum Matched<'a> {
 /// The ordered routes.
 pub struct RouteTable {
     routes: Vec<Route>,
+    /// Every route's pattern in one automaton: a request is matched against all patterns in one
+    /// pass, and only the winning route runs its capture groups.
+    set: regex::RegexSet,
 }
 
 impl RouteTable {
     /// A table of `routes` in priority order.
     pub fn new(routes: Vec<Route>) -> Self {
-        RouteTable { routes }
+        let set = regex::RegexSet::new(routes.iter().map(|r| r.regex.as_str()))
+            .unwrap_or_else(|e| panic!("route table: {e}"));
+        RouteTable { routes, set }
     }
 
     /// The routes, in priority order.
@@ -104,14 +109,18 @@ impl RouteTable {
         &self.routes
     }
 
-    /// Matches a decoded `path` and `method`.
+    /// Matches a decoded `path` and `method`: the first route in registration order whose
+    /// pattern and method match; else 405 if a pattern matched; else a redirect if the path
+    /// with its trailing slash toggled matches.
     pub fn find(&self, method: &Method, path: &str) -> Matched<'_> {
+        let matching = self.set.matches(path);
         let mut partial: Option<&Route> = None;
-        for route in &self.routes {
-            if let Some(params) = route.captures(path) {
-                if route.method == *method {
+        for route in matching.iter().map(|i| &self.routes[i]) {
+            if route.method == *method {
+                if let Some(params) = route.captures(path) {
                     return Matched::Route(route, params);
                 }
+            } else {
                 partial.get_or_insert(route);
             }
         }
@@ -123,7 +132,7 @@ impl RouteTable {
                 Some(stripped) => stripped.to_owned(),
                 None => format!("{path}/"),
             };
-            if self.routes.iter().any(|r| r.regex.is_match(&toggled)) {
+            if self.set.is_match(&toggled) {
                 return Matched::Redirect(toggled);
             }
         }

@@ -271,9 +271,9 @@ impl CacheService {
         self.write_all(&metadata_paths, &Bytes::from(dumps_indented(&metadata, 4)))
             .await?;
 
-        let by_hash = self
-            .add_hash_version(entry.namespace, entry.cache_hash, &cache_id, timestamp)
-            .await?;
+        // The by-id ref is written before the by-hash ref publishes the id: a client that finds
+        // the id by hash (even mid-store, under concurrent stores) can always use it.
+        let by_hash = paths::ref_by_hash(entry.namespace, entry.cache_hash);
         let by_id_path = paths::ref_by_id(entry.namespace, &cache_id);
         let all_paths = StorePaths {
             data: created,
@@ -298,6 +298,8 @@ impl CacheService {
         };
         self.store()
             .put(&by_id_path, Bytes::from(dumps_indented_of(&refs, 2)))
+            .await?;
+        self.add_hash_version(entry.namespace, entry.cache_hash, &cache_id, timestamp)
             .await?;
 
         Ok(StoreResponse {
