@@ -36,7 +36,7 @@ impl CacheServiceStorage {
         create: bool,
     ) -> Result<Option<(String, HashMap<Key, Vec<ChildShape>>)>> {
         let mut entry = match create {
-            true => Some(self.ensure_entry(target, false).await?),
+            true => Some(self.ensure_entry(target).await?),
             false => self.find_entry(target).await?,
         };
         for _ in 0..ENTRY_ATTEMPTS {
@@ -54,11 +54,7 @@ impl CacheServiceStorage {
                 }
                 return Ok(Some((current.id, shapes)));
             }
-            entry = match create {
-                true => Some(self.ensure_entry(target, true).await?),
-                false if current.hinted => self.lookup_entry(target).await?,
-                false => None,
-            };
+            entry = self.replacement(target, &current, create).await?;
         }
         Err(super::unstable(target))
     }

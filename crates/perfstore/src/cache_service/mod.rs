@@ -171,15 +171,17 @@ impl CacheServiceStorage {
     }
 
     /// The entry of `target`, created if needed.
-    async fn ensure_entry(&self, target: &TargetPath, fresh: bool) -> Result<EntryRef> {
-        let found = if fresh {
-            self.lookup_entry(target).await?
-        } else {
-            self.find_entry(target).await?
-        };
-        if let Some(entry) = found {
-            return Ok(entry);
+    async fn ensure_entry(&self, target: &TargetPath) -> Result<EntryRef> {
+        match self.find_entry(target).await? {
+            Some(entry) => Ok(entry),
+            None => self.create_entry(target).await,
         }
+    }
+
+    /// Stores the target's entry and returns the new id, usable as soon as the store returns.
+    /// Storing it again is harmless: key-based entries of one `cache_key` share their content
+    /// path, and with it the child data folder.
+    async fn create_entry(&self, target: &TargetPath) -> Result<EntryRef> {
         let key = cache_key(target);
         let entry = json!({
             "cache_key": key,
@@ -207,6 +209,39 @@ impl CacheServiceStorage {
             id: stored.cache_id,
             hinted: false,
         })
+    }
+
+    /// After an id the service did not know: every other id the target's hash ref lists,
+    /// newest first, that the service does know (a concurrent store may have published an id
+    /// before it was usable, on servers that write the refs in that order).
+    async fn other_entry(&self, target: &TargetPath, unknown: &str) -> Result<Option<EntryRef>> {
+        let refs = self
+            .client
+            .retrieve()
+            .by_hash_refs(&self.namespace, &cache_hash(target))
+            .await
+            .map_err(backend_error)?;
+        let Some(refs) = refs else {
+            self.hints.forget(target);
+            return Ok(None);
+        };
+        for candidate in refs
+            .cache_ids
+            .iter()
+            .rev()
+            .map(|r| r.cache_id.as_str())
+            .filter(|id| *id != unknown)
+        {
+            if self.children(candidate, None, false).await?.is_some() {
+                self.hints.set(target, candidate);
+                return Ok(Some(EntryRef {
+                    id: candidate.to_owned(),
+                    hinted: false,
+                }));
+            }
+        }
+        self.hints.forget(target);
+        Ok(None)
     }
 
     /// The child files under `folder` (escaped; `None` for all), mapped back to keys; `None`
@@ -255,7 +290,7 @@ impl CacheServiceStorage {
     ) -> Result<Option<(String, Vec<ChildShape>)>> {
         let target = &path.target;
         let mut entry = match create {
-            true => Some(self.ensure_entry(target, false).await?),
+            true => Some(self.ensure_entry(target).await?),
             false => self.find_entry(target).await?,
         };
         for _ in 0..ENTRY_ATTEMPTS {
@@ -265,14 +300,29 @@ impl CacheServiceStorage {
             if let Some(shapes) = self.variants(&current.id, &path.key).await? {
                 return Ok(Some((current.id, shapes)));
             }
-            // The id is unknown to the service: a stale hint, or deleted meanwhile.
-            entry = match create {
-                true => Some(self.ensure_entry(target, true).await?),
-                false if current.hinted => self.lookup_entry(target).await?,
-                false => None,
-            };
+            entry = self.replacement(target, &current, create).await?;
         }
         Err(unstable(target))
+    }
+
+    /// What to use after the service did not know `current`: for a write, a fresh entry of our
+    /// own; for a read, a fresh lookup of a stale hint, else another id of the hash ref.
+    async fn replacement(
+        &self,
+        target: &TargetPath,
+        current: &EntryRef,
+        create: bool,
+    ) -> Result<Option<EntryRef>> {
+        if create {
+            return self.create_entry(target).await.map(Some);
+        }
+        if current.hinted
+            && let Some(fresh) = self.lookup_entry(target).await?
+            && fresh.id != current.id
+        {
+            return Ok(Some(fresh));
+        }
+        self.other_entry(target, &current.id).await
     }
 
     fn file(path: &ArtifactPath, shape: ChildShape) -> Result<ChildFile> {
@@ -528,10 +578,7 @@ impl Storage for CacheServiceStorage {
                     .collect();
                 return Ok(keys.into_iter().collect());
             }
-            entry = match current.hinted {
-                true => self.lookup_entry(target).await?,
-                false => None,
-            };
+            entry = self.replacement(target, &current, false).await?;
         }
         Err(unstable(target))
     }
