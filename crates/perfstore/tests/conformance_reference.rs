@@ -19,21 +19,8 @@ async fn reference() -> (Store, ()) {
     }
     let client = CacheClient::remote(config).expect("reference client");
     // Each test gets its own namespace: the reference is one shared process.
-    let namespace = format!("conformance-{}", uuid_like());
+    let namespace = format!("conformance-{}", uuid::Uuid::new_v4());
     (Store::new(CacheServiceStorage::new(client, namespace)), ())
-}
-
-fn uuid_like() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    format!(
-        "{}-{nanos}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 perfstore::conformance_tests!(

@@ -27,6 +27,14 @@ fn by_target<'a>(
     groups
 }
 
+/// Every slot filled by its item's result (a slot left empty is reported, never dropped).
+fn all_processed<T>(results: Vec<Option<Result<T>>>) -> Vec<Result<T>> {
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(super::backend_message("bulk item was not processed"))))
+        .collect()
+}
+
 impl CacheServiceStorage {
     /// The entry id of `target` and what each key is stored as, from one listing; creates
     /// the entry if `create`. `None`: no entry (and not creating).
@@ -97,12 +105,7 @@ impl CacheServiceStorage {
                 results[i] = Some(result);
             }
         }
-        results
-            .into_iter()
-            .map(|r| {
-                r.unwrap_or_else(|| Err(super::backend_message("bulk item was not processed")))
-            })
-            .collect()
+        all_processed(results)
     }
 
     /// One artifact of a bulk save, with the shapes its key had before; falls back to a plain
@@ -174,11 +177,6 @@ impl CacheServiceStorage {
                 results[i] = Some(result);
             }
         }
-        results
-            .into_iter()
-            .map(|r| {
-                r.unwrap_or_else(|| Err(super::backend_message("bulk item was not processed")))
-            })
-            .collect()
+        all_processed(results)
     }
 }
