@@ -71,19 +71,27 @@ pub fn python_str(value: &Value) -> Option<String> {
     }
 }
 
-/// Python `repr(f)` of a float: the shortest digits that round-trip, in fixed notation when the
-/// decimal exponent is in `[-4, 16)` (with `.0` added to whole numbers), otherwise in scientific
-/// notation with a signed exponent of at least two digits. Non-finite values give `inf`, `-inf`
-/// and `nan` (as Python's `repr`, not as `json.dumps`, which writes `Infinity`).
+/// Python's `repr(float)`: shortest round-trip digits, fixed notation for decimal exponents in
+/// `[-4, 16)`, else `d.ddde±XX`; `nan`, `inf`, `-inf` for the non-finite values.
 pub fn float_repr(f: f64) -> String {
+    let mut out = String::with_capacity(24);
+    write_float_repr(&mut out, f);
+    out
+}
+
+/// [`float_repr`] appended to `out`, without allocating.
+pub fn write_float_repr(out: &mut String, f: f64) {
     if f.is_nan() {
-        return "nan".to_owned();
+        out.push_str("nan");
+        return;
     }
     if f.is_infinite() {
-        return if f > 0.0 { "inf" } else { "-inf" }.to_owned();
+        out.push_str(if f > 0.0 { "inf" } else { "-inf" });
+        return;
     }
-    let (digits, exponent) = shortest_digits(f);
-    let mut out = String::with_capacity(digits.len() + 8);
+    let mut buffer = zmij::Buffer::new();
+    let (digits, exponent) = shortest_digits(&mut buffer, f);
+    let digits = digits.as_str();
     if f.is_sign_negative() {
         out.push('-');
     }
@@ -95,14 +103,14 @@ pub fn float_repr(f: f64) -> String {
                 out.push('.');
                 out.push_str(&digits[int_len..]);
             } else {
-                out.push_str(&digits);
-                push_repeated(&mut out, '0', int_len - digits.len());
+                out.push_str(digits);
+                push_repeated(out, '0', int_len - digits.len());
                 out.push_str(".0");
             }
         } else {
             out.push_str("0.");
-            push_repeated(&mut out, '0', exponent.unsigned_abs() as usize - 1);
-            out.push_str(&digits);
+            push_repeated(out, '0', exponent.unsigned_abs() as usize - 1);
+            out.push_str(digits);
         }
     } else {
         out.push_str(&digits[..1]);
@@ -116,19 +124,26 @@ pub fn float_repr(f: f64) -> String {
         if magnitude < 10 {
             out.push('0');
         }
-        out.push_str(&magnitude.to_string());
+        use std::fmt::Write as _;
+        let _ = write!(out, "{magnitude}");
     }
-    out
 }
 
-/// The shortest round-trip significant digits of a finite `|f|` (no leading or trailing zeros,
-/// `"0"` for zero) and the decimal exponent of the first digit: `1.5e-7` gives `("15", -7)`.
-///
-/// The digits come from zmij, which breaks ties between two equally short and equally close
-/// candidates towards the even digit, as Python's `repr` (David Gay's dtoa) does; std's `{:e}`
-/// rounds such ties up (`1200000000000000.25` prints as `...0.3` in Rust, `...0.2` in Python).
-fn shortest_digits(f: f64) -> (String, i32) {
-    let mut buffer = zmij::Buffer::new();
+/// The significant digits of a float (no leading or trailing zeros), on the stack.
+struct Digits {
+    buf: [u8; 40],
+    len: usize,
+}
+
+impl Digits {
+    fn as_str(&self) -> &str {
+        // Only ASCII digits are ever stored.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("0")
+    }
+}
+
+/// Shortest round-trip significant digits of `|f|` and the decimal exponent of the first one.
+fn shortest_digits(buffer: &mut zmij::Buffer, f: f64) -> (Digits, i32) {
     let text = buffer.format_finite(f.abs());
     // zmij writes `123.45`, `1e-7`, `1.5e16` or `0.0001`; reduce any of them to digits + exponent.
     let (mantissa, exp_suffix) = match text.split_once(['e', 'E']) {
@@ -136,19 +151,29 @@ fn shortest_digits(f: f64) -> (String, i32) {
         None => (text, 0),
     };
     let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let all_digits = format!("{int_part}{frac_part}");
-    let significant = all_digits.trim_start_matches('0');
-    let leading_zeros = all_digits.len() - significant.len();
-    let significant = significant.trim_end_matches('0');
-    if significant.is_empty() {
-        return ("0".to_owned(), 0);
+    let mut digits = Digits {
+        buf: [0; 40],
+        len: 0,
+    };
+    let mut leading_zeros = 0i32;
+    for b in int_part.bytes().chain(frac_part.bytes()) {
+        if digits.len == 0 && b == b'0' {
+            leading_zeros += 1;
+        } else if digits.len < digits.buf.len() {
+            digits.buf[digits.len] = b;
+            digits.len += 1;
+        }
+    }
+    while digits.len > 0 && digits.buf[digits.len - 1] == b'0' {
+        digits.len -= 1;
+    }
+    if digits.len == 0 {
+        digits.buf[0] = b'0';
+        digits.len = 1;
+        return (digits, 0);
     }
     let int_len = i32::try_from(int_part.len()).unwrap_or(i32::MAX);
-    let leading_zeros = i32::try_from(leading_zeros).unwrap_or(i32::MAX);
-    (
-        significant.to_owned(),
-        int_len - 1 - leading_zeros + exp_suffix,
-    )
+    (digits, int_len - 1 - leading_zeros + exp_suffix)
 }
 
 /// A JSON number as Python's `json.loads` sees it.
@@ -212,7 +237,7 @@ fn write_number(out: &mut String, n: &Number) {
         PyNumber::Float(f) if f.is_infinite() => {
             out.push_str(if f > 0.0 { "Infinity" } else { "-Infinity" })
         }
-        PyNumber::Float(f) => out.push_str(&float_repr(f)),
+        PyNumber::Float(f) => write_float_repr(out, f),
         PyNumber::Unparsed(text) => out.push_str(text),
     }
 }

@@ -16,6 +16,10 @@ use perfstore::{StorageConfig, Store};
 
 use crate::failure::Failure;
 
+// The server and the bulk paths allocate per request; mimalloc outpaces glibc malloc there.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Store, inspect and serve performance-analysis artifacts (session → target → key).
 #[derive(Debug, Parser)]
 #[command(name = "perfstore", version, about)]
