@@ -41,7 +41,7 @@ enum Command {
         #[arg(long)]
         url: String,
         /// Timed requests per (workload, concurrency); raised to the concurrency if lower.
-        #[arg(long, default_value_t = 2000)]
+        #[arg(long, default_value_t = 1000)]
         requests: usize,
         /// Concurrencies, comma separated.
         #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
