@@ -11,3 +11,4 @@ cargo test --workspace --doc
 if [[ -x tests/compat/run.sh ]]; then
     tests/compat/run.sh
 fi
+scripts/bench-vs-reference.sh --quick
