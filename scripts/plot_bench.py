@@ -10,6 +10,7 @@ Exits 1 if either run recorded an error or a (workload, concurrency) is missing 
 """
 import argparse
 import json
+import os
 import sys
 from xml.sax.saxutils import escape
 
@@ -141,6 +142,7 @@ def main():
     with open(a.results, 'w', encoding='utf-8') as f:
         json.dump(results, f, indent=2)
     if a.svg:
+        os.makedirs(os.path.dirname(os.path.abspath(a.svg)), exist_ok=True)
         with open(a.svg, 'w', encoding='utf-8') as f:
             f.write(svg(rows, f'Throughput vs concurrency, ours vs Python reference (loopback, {a.mode} run)'))
     errors = sum(r['ours_errors'] + r['reference_errors'] for r in rows)
