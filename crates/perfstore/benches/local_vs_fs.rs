@@ -5,6 +5,7 @@
 //! - `save/local_save_json`: `TargetHandle::save_json` (serialise + temp file + rename).
 //! - `save/local_put_bytes`: the same bytes, already serialised (isolates the storage path).
 //! - `load/raw_fs_read` vs `load/local_load_bytes` and `load/local_load_json`.
+//! - `memory_save_json` / `memory_load_json`: the same through the memory backend (no I/O).
 //!
 //! Run: `cargo bench -p perfstore --bench local_vs_fs`. The goal is local save ≤ 1.5× raw.
 
@@ -67,6 +68,16 @@ fn benches(c: &mut Criterion) {
                 .expect("save")
         })
     });
+    let memory = Store::memory();
+    let in_memory = memory.target("bench", "t").expect("names");
+    save.bench_function("memory_save_json", |b| {
+        b.to_async(&runtime).iter(|| async {
+            in_memory
+                .save_json("results/metrics.json", black_box(&value))
+                .await
+                .expect("save")
+        })
+    });
     save.bench_function("local_put_bytes", |b| {
         b.to_async(&runtime).iter(|| async {
             target
@@ -98,6 +109,16 @@ fn benches(c: &mut Criterion) {
         b.to_async(&runtime).iter(|| async {
             black_box(
                 target
+                    .load_json("results/metrics.json")
+                    .await
+                    .expect("load"),
+            )
+        })
+    });
+    load.bench_function("memory_load_json", |b| {
+        b.to_async(&runtime).iter(|| async {
+            black_box(
+                in_memory
                     .load_json("results/metrics.json")
                     .await
                     .expect("load"),
