@@ -128,15 +128,34 @@ fn base64_wrapper(bytes: &[u8]) -> Response {
     })
 }
 
-/// `GET /{ns}/retrieve/{cache_id}`.
-pub async fn by_id(ctx: Ctx) -> Response {
-    let (id, ns) = bail!(by_id_params(&ctx));
-    match bail!(served(
+/// Validates a by-id route's parameters and retrieves the entry it names.
+async fn retrieve_id(ctx: &Ctx) -> Result<(Option<Retrieved>, CacheId, Namespace), Response> {
+    let (id, ns) = by_id_params(ctx)?;
+    let found = served(
         ctx.state
             .service
             .retrieve_by_id(ns.as_str(), id.as_str())
-            .await
-    )) {
+            .await,
+    )?;
+    Ok((found, id, ns))
+}
+
+/// Validates a by-hash route's parameters and retrieves the latest entry with that hash.
+async fn retrieve_hash(ctx: &Ctx) -> Result<(Option<Retrieved>, CacheHash, Namespace), Response> {
+    let (hash, ns) = by_hash_params(ctx)?;
+    let found = served(
+        ctx.state
+            .service
+            .retrieve_by_hash(ns.as_str(), hash.as_str())
+            .await,
+    )?;
+    Ok((found, hash, ns))
+}
+
+/// `GET /{ns}/retrieve/{cache_id}`.
+pub async fn by_id(ctx: Ctx) -> Response {
+    let (found, id, ns) = bail!(retrieve_id(&ctx).await);
+    match found {
         Some(found) => generic(&found, ns.as_str(), format!("/{ns}/retrieve/{id}/binary")),
         None => not_found_entry(Some(id.as_str()), None, ns.as_str()),
     }
@@ -231,13 +250,8 @@ pub async fn refs_all(ctx: Ctx) -> Response {
 
 /// `GET /{ns}/retrieve/{cache_id}/string`.
 pub async fn id_string(ctx: Ctx) -> Response {
-    let (id, ns) = bail!(by_id_params(&ctx));
-    match bail!(served(
-        ctx.state
-            .service
-            .retrieve_by_id(ns.as_str(), id.as_str())
-            .await
-    )) {
+    let (found, _, _) = bail!(retrieve_id(&ctx).await);
+    match found {
         Some(found) => string_response(&found, false),
         None => not_found_plain(),
     }
@@ -285,13 +299,8 @@ fn json_response(found: &Retrieved, detail_with_prefix: bool) -> Response {
 
 /// `GET /{ns}/retrieve/{cache_id}/binary`.
 pub async fn id_binary(ctx: Ctx) -> Response {
-    let (id, ns) = bail!(by_id_params(&ctx));
-    match bail!(served(
-        ctx.state
-            .service
-            .retrieve_by_id(ns.as_str(), id.as_str())
-            .await
-    )) {
+    let (found, _, _) = bail!(retrieve_id(&ctx).await);
+    match found {
         Some(found) => binary_response(&found),
         None => not_found_plain(),
     }
@@ -299,13 +308,8 @@ pub async fn id_binary(ctx: Ctx) -> Response {
 
 /// `GET /{ns}/retrieve/hash/{cache_hash}`.
 pub async fn by_hash(ctx: Ctx) -> Response {
-    let (hash, ns) = bail!(by_hash_params(&ctx));
-    match bail!(served(
-        ctx.state
-            .service
-            .retrieve_by_hash(ns.as_str(), hash.as_str())
-            .await
-    )) {
+    let (found, hash, ns) = bail!(retrieve_hash(&ctx).await);
+    match found {
         Some(found) => generic(
             &found,
             ns.as_str(),
@@ -317,13 +321,8 @@ pub async fn by_hash(ctx: Ctx) -> Response {
 
 /// `GET /{ns}/retrieve/hash/{cache_hash}/string` (binary tried as UTF-8 first).
 pub async fn hash_string(ctx: Ctx) -> Response {
-    let (hash, ns) = bail!(by_hash_params(&ctx));
-    match bail!(served(
-        ctx.state
-            .service
-            .retrieve_by_hash(ns.as_str(), hash.as_str())
-            .await
-    )) {
+    let (found, _, _) = bail!(retrieve_hash(&ctx).await);
+    match found {
         Some(found) => string_response(&found, true),
         None => not_found_plain(),
     }
@@ -331,13 +330,8 @@ pub async fn hash_string(ctx: Ctx) -> Response {
 
 /// `GET /{ns}/retrieve/hash/{cache_hash}/json`.
 pub async fn hash_json(ctx: Ctx) -> Response {
-    let (hash, ns) = bail!(by_hash_params(&ctx));
-    match bail!(served(
-        ctx.state
-            .service
-            .retrieve_by_hash(ns.as_str(), hash.as_str())
-            .await
-    )) {
+    let (found, _, _) = bail!(retrieve_hash(&ctx).await);
+    match found {
         Some(found) => json_response(&found, false),
         None => not_found_plain(),
     }
@@ -345,13 +339,8 @@ pub async fn hash_json(ctx: Ctx) -> Response {
 
 /// `GET /{ns}/retrieve/hash/{cache_hash}/binary`.
 pub async fn hash_binary(ctx: Ctx) -> Response {
-    let (hash, ns) = bail!(by_hash_params(&ctx));
-    match bail!(served(
-        ctx.state
-            .service
-            .retrieve_by_hash(ns.as_str(), hash.as_str())
-            .await
-    )) {
+    let (found, _, _) = bail!(retrieve_hash(&ctx).await);
+    match found {
         Some(found) => binary_response(&found),
         None => not_found_plain(),
     }
@@ -359,13 +348,8 @@ pub async fn hash_binary(ctx: Ctx) -> Response {
 
 /// `GET /{ns}/retrieve/hash/{cache_hash}/metadata`: the flat metadata.
 pub async fn hash_metadata(ctx: Ctx) -> Response {
-    let (hash, ns) = bail!(by_hash_params(&ctx));
-    match bail!(served(
-        ctx.state
-            .service
-            .retrieve_by_hash(ns.as_str(), hash.as_str())
-            .await
-    )) {
+    let (found, _, _) = bail!(retrieve_hash(&ctx).await);
+    match found {
         Some(found) => reply::ok(&cache_metadata_of(&found.store_metadata)),
         None => not_found_plain(),
     }
