@@ -101,10 +101,6 @@ pub enum Error {
     #[error("invalid storage configuration: {0}")]
     Config(String),
 
-    /// The requested backend or operation is not available.
-    #[error("not available: {0}")]
-    Unsupported(String),
-
     /// A backend-specific failure (service errors, transport).
     #[error("{backend} backend: {message}")]
     Backend {

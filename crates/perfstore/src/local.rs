@@ -425,33 +425,27 @@ where
     let mut jobs = jobs.into_iter().peekable();
     while jobs.peek().is_some() {
         let chunk: Vec<J> = jobs.by_ref().take(per_chunk).collect();
+        let len = chunk.len();
         let work = work.clone();
-        chunks.push(tokio::task::spawn_blocking(move || {
-            chunk.into_iter().map(&work).collect::<Vec<_>>()
-        }));
+        let handle =
+            tokio::task::spawn_blocking(move || chunk.into_iter().map(&work).collect::<Vec<_>>());
+        chunks.push((handle, len));
     }
     let mut results = Vec::new();
-    for chunk in chunks {
+    for (chunk, len) in chunks {
         match chunk.await {
             Ok(done) => results.extend(done),
-            Err(join) => {
-                return vec_of_errors(results.len(), &join.to_string());
-            }
+            // Still one result per item: every item of the lost chunk fails.
+            Err(join) => results.extend((0..len).map(|_| {
+                Err(Error::Backend {
+                    backend: "local",
+                    message: format!("file-system task failed: {join}"),
+                    source: None,
+                })
+            })),
         }
     }
     results
-}
-
-fn vec_of_errors<T>(n: usize, message: &str) -> Vec<Result<T>> {
-    (0..n.max(1))
-        .map(|_| {
-            Err(Error::Backend {
-                backend: "local",
-                message: format!("file-system task failed: {message}"),
-                source: None,
-            })
-        })
-        .collect()
 }
 
 /// A name unique enough for a folder being deleted (process id + time + a counter).
