@@ -85,6 +85,25 @@ pub enum Error {
         source: serde_json::Error,
     },
 
+    /// The stream given to a streaming save failed before it ended; nothing was stored.
+    #[error("reading the stream for {path} failed; nothing was stored: {source}")]
+    Stream {
+        /// The artifact being saved.
+        path: ArtifactPath,
+        /// What the stream said.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A stored artifact could not be decoded (a compressed artifact that is damaged).
+    #[error("artifact {path} is damaged: {reason}")]
+    Corrupt {
+        /// The artifact.
+        path: ArtifactPath,
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// A file-system operation failed.
     #[error("{op} {}: {source}", path.display())]
     Io {

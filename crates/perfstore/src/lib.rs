@@ -59,7 +59,7 @@ pub use error::{Error, Result};
 pub use names::{
     ArtifactPath, Key, KeyPrefix, NameError, SessionName, TargetName, TargetPath, ToKey,
 };
-pub use storage::{Capabilities, Storage, StorageExt, Store, TargetHandle};
+pub use storage::{ByteReader, Capabilities, Storage, StorageExt, Store, TargetHandle};
 
 /// The README's examples, compiled and run as doc tests.
 #[doc = include_str!("../../../README.md")]

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::ops::Deref;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -11,6 +12,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tokio::io::{AsyncRead, AsyncReadExt};
 
 use crate::artifact::{Artifact, ArtifactMeta};
 use crate::error::{Error, Result};
@@ -83,6 +85,35 @@ pub trait Storage: fmt::Debug + Send + Sync + 'static {
     /// Deletes `target` and every artifact in it; returns how many artifacts were deleted.
     async fn delete_target(&self, target: &TargetPath) -> Result<usize>;
 
+    /// Stores the bytes `reader` yields at `path`, replacing what was there only once the
+    /// stream has ended successfully: a stream that fails midway leaves no partial artifact and
+    /// the previous one intact. Backends that record kinds record [`crate::ArtifactKind::Binary`].
+    ///
+    /// The default buffers the whole stream and calls [`put`](Storage::put); backends that
+    /// can hold large artifacts override it to use bounded memory.
+    async fn put_stream(&self, path: &ArtifactPath, mut reader: ByteReader) -> Result<ArtifactMeta> {
+        let mut bytes = Vec::new();
+        reader
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(|source| Error::Stream {
+                path: path.clone(),
+                source,
+            })?;
+        self.put(path, Artifact::binary(bytes)).await
+    }
+
+    /// The bytes of the artifact at `path` as a stream, or `None`.
+    ///
+    /// The default loads the whole artifact with [`get`](Storage::get); backends override it
+    /// to read in bounded memory.
+    async fn get_stream(&self, path: &ArtifactPath) -> Result<Option<ByteReader>> {
+        Ok(self
+            .get(path)
+            .await?
+            .map(|a| Box::pin(std::io::Cursor::new(a.into_bytes())) as ByteReader))
+    }
+
     /// Stores many artifacts; one result per item, in order. Items are independent: one
     /// failure does not stop the others. The default runs [`BULK_CONCURRENCY`] puts at once;
     /// backends override it with a faster path.
@@ -115,6 +146,10 @@ pub trait Storage: fmt::Debug + Send + Sync + 'static {
             .await
     }
 }
+
+/// A stream of artifact bytes, as [`Storage::put_stream`] takes and [`Storage::get_stream`]
+/// gives.
+pub type ByteReader = Pin<Box<dyn AsyncRead + Send + 'static>>;
 
 /// How many operations the default bulk methods keep in flight.
 pub const BULK_CONCURRENCY: usize = 32;
@@ -193,6 +228,21 @@ pub trait StorageExt: Storage {
     /// Loads the stored bytes of any artifact.
     async fn load_bytes(&self, path: &ArtifactPath) -> Result<Option<Bytes>> {
         Ok(self.get(path).await?.map(Artifact::into_bytes))
+    }
+
+    /// Saves what `reader` yields, in bounded memory on backends that stream (see
+    /// [`Storage::put_stream`]).
+    async fn save_stream<R: AsyncRead + Send + 'static>(
+        &self,
+        path: &ArtifactPath,
+        reader: R,
+    ) -> Result<ArtifactMeta> {
+        self.put_stream(path, Box::pin(reader)).await
+    }
+
+    /// The artifact's bytes as a stream, or `None` (see [`Storage::get_stream`]).
+    async fn load_stream(&self, path: &ArtifactPath) -> Result<Option<ByteReader>> {
+        self.get_stream(path).await
     }
 
     /// The artifact at `path`, or [`Error::NotFound`].
@@ -381,6 +431,23 @@ impl TargetHandle {
     /// Loads bytes.
     pub async fn load_bytes(&self, key: impl ToKey) -> Result<Option<Bytes>> {
         self.store.load_bytes(&self.artifact(key)?).await
+    }
+
+    /// Saves what `reader` yields (a file, stdin, a socket) in bounded memory where the backend
+    /// streams; nothing is replaced unless the stream ends successfully.
+    pub async fn save_stream<R: AsyncRead + Send + 'static>(
+        &self,
+        key: impl ToKey,
+        reader: R,
+    ) -> Result<ArtifactMeta> {
+        self.store
+            .put_stream(&self.artifact(key)?, Box::pin(reader))
+            .await
+    }
+
+    /// The artifact's bytes as a stream, or `None`.
+    pub async fn load_stream(&self, key: impl ToKey) -> Result<Option<ByteReader>> {
+        self.store.get_stream(&self.artifact(key)?).await
     }
 
     /// Stores an artifact as built by the caller.
