@@ -105,6 +105,13 @@ impl ContentHash {
         Self(hex)
     }
 
+    /// The hash from a finished SHA-256 digest (for hashes computed while streaming).
+    pub fn from_digest(digest: &[u8]) -> Self {
+        let mut hex = hex::encode(digest);
+        hex.truncate(16);
+        Self(hex)
+    }
+
     /// Parses a hash given as text: exactly 16 lowercase hex characters.
     pub fn parse(value: &str) -> Option<Self> {
         (value.len() == 16

@@ -9,6 +9,10 @@
 //! | memory | [`memory`] | tests; zero I/O |
 //! | local disk | [`local`] | the embedded default: `{root}/sessions/{session}/targets/{target}/{key}` |
 //!
+//! Layers wrap any backend and are backends themselves: [`metrics`] (per-operation counts,
+//! bytes, latency percentiles; [`Store::with_metrics`]) and [`traced`] (a tracing span per
+//! operation; [`Store::with_tracing`]).
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> perfstore::Result<()> {
 //! use perfstore::Store;
@@ -39,15 +43,18 @@ pub mod baseline;
 pub mod batch;
 pub mod blocking;
 pub mod cache_service;
+pub mod compression;
 pub mod config;
 pub mod dedup;
 pub mod diff;
 pub mod error;
 pub mod local;
 pub mod memory;
+pub mod metrics;
 pub mod names;
 pub mod session;
 pub mod storage;
+pub mod traced;
 pub mod transfer;
 
 #[cfg(feature = "conformance")]
@@ -56,10 +63,12 @@ pub mod conformance;
 pub use artifact::{Artifact, ArtifactKind, ArtifactMeta, ContentHash, canonical_json};
 pub use config::{StorageConfig, StorageMode};
 pub use error::{Error, Result};
+pub use metrics::{MeteredStorage, MetricsSnapshot, StorageMetrics, StorageOp};
 pub use names::{
     ArtifactPath, Key, KeyPrefix, NameError, SessionName, TargetName, TargetPath, ToKey,
 };
 pub use storage::{ByteReader, Capabilities, Storage, StorageExt, Store, TargetHandle};
+pub use traced::TracedStorage;
 
 /// The README's examples, compiled and run as doc tests.
 #[doc = include_str!("../../../README.md")]
