@@ -5,6 +5,11 @@
 //! data, namespaces); [`store`] is the file store (paths → bytes) on `object_store`. The server
 //! keeps no state besides the store, so several instances may share one bucket or folder.
 //!
+//! `GET /metrics` (not part of the reference wire; COMPAT.md D31) serves each instance's own
+//! Prometheus counters and histograms ([`metrics`]): HTTP requests, latency and body bytes per
+//! route group and status class, and file-store operation latency and errors. When auth is
+//! enabled it needs the API key, like every path outside the reference's excluded paths.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 //! use cache_service::{AuthSettings, ServerConfig, StorageConfig};
@@ -24,6 +29,7 @@
 pub mod cli;
 pub mod http;
 pub mod json;
+pub mod metrics;
 pub mod server;
 pub mod service;
 pub mod store;
@@ -74,6 +80,9 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// `/info/server`.
     pub identity: Arc<ServerIdentity>,
+    /// This instance's Prometheus registry (`GET /metrics`); its storage metrics are attached
+    /// to `service`'s file store.
+    pub metrics: Arc<metrics::Metrics>,
     routes: Arc<http::routing::RouteTable>,
 }
 
@@ -84,12 +93,24 @@ static ROUTES: std::sync::LazyLock<Arc<http::routing::RouteTable>> =
 
 impl AppState {
     /// State over `service` with `auth` and the default body limit.
+    ///
+    /// A fresh metrics registry is created and attached to the service's file store, so each
+    /// state counts only its own requests and storage operations.
     pub fn new(service: CacheService, auth: AuthSettings) -> Self {
+        let metrics = Arc::new(metrics::Metrics::new());
+        // The same service over an instrumented clone of its store (CacheService is only the
+        // store plus the reported TTL).
+        let store = service
+            .store()
+            .clone()
+            .with_metrics(Arc::clone(metrics.store()));
+        let service = CacheService::new(store, service.ttl_hours());
         AppState {
             service: Arc::new(service),
             auth: Arc::new(auth),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             identity: Arc::new(ServerIdentity::new()),
+            metrics,
             routes: Arc::clone(&ROUTES),
         }
     }

@@ -6,6 +6,7 @@
 
 pub mod ctx;
 pub mod handlers;
+pub mod metrics;
 pub mod middleware;
 pub mod reply;
 pub mod routing;
@@ -20,6 +21,7 @@ use self::ctx::Ctx;
 use self::handlers::{admin, data, entries, info, retrieve, store};
 use self::routing::{Matched, Route, RouteTable};
 use crate::AppState;
+use crate::metrics::RouteGroup;
 
 macro_rules! route {
     ($method:ident $pattern:literal => $handler:path) => {
@@ -128,7 +130,8 @@ pub fn route_table() -> RouteTable {
 }
 
 /// The server's single entry point: the routes behind the reference's middleware stack
-/// (outermost first: request tracing, request id, panic catcher, API key, CORS).
+/// (outermost first: request tracing, metrics, request id, panic catcher, API key, CORS).
+/// `GET /metrics` (not a reference route) is answered before the route table.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .fallback(dispatch)
@@ -139,22 +142,35 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(middleware::catch_panic_layer())
         .layer(axum::middleware::from_fn(middleware::request_id))
+        // Outside auth, CORS and the panic catcher, so their answers are counted too.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
 
-/// Matches the request against [`route_table`] and runs the handler.
+/// Matches the request against [`route_table`] and runs the handler. Every response carries
+/// its [`RouteGroup`] as an extension for [`metrics::track`].
 async fn dispatch(State(state): State<AppState>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let path = decoded_path(parts.uri.path());
+    if path == metrics::PATH {
+        let mut response = metrics::endpoint(&state, &parts.method);
+        response.extensions_mut().insert(RouteGroup::Metrics);
+        return response;
+    }
     let query: Vec<(String, String)> = parts
         .uri
         .query()
         .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
         .unwrap_or_default();
     let routes = state.routes.clone();
-    match routes.find(&parts.method, &path) {
+    let mut group = RouteGroup::Unmatched;
+    let mut response = match routes.find(&parts.method, &path) {
         Matched::Route(route, params) => {
+            group = RouteGroup::of_pattern(route.pattern);
             let ctx = Ctx::new(state, parts.method, params, query, parts.headers, body);
             (route.handler)(ctx).await
         }
@@ -177,7 +193,9 @@ async fn dispatch(State(state): State<AppState>, request: Request) -> Response {
             reply::redirect(&quote_location(&url))
         }
         Matched::NotFound => reply::route_not_found(),
-    }
+    };
+    response.extensions_mut().insert(group);
+    response
 }
 
 /// The request path as Starlette sees it: percent-decoded as UTF-8 (invalid bytes replaced).

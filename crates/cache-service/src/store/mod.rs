@@ -11,14 +11,18 @@
 
 pub mod s3;
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 use futures::TryStreamExt;
 use object_store::memory::InMemory;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+use crate::metrics::{StoreMetrics, StoreOperation};
 
 /// A failure of the storage backend.
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +78,8 @@ pub enum StoreKind {
 pub struct FileStore {
     inner: Arc<dyn ObjectStore>,
     kind: StoreKind,
+    /// Where operation latencies and errors go (`None`: not measured).
+    metrics: Option<Arc<StoreMetrics>>,
 }
 
 impl std::fmt::Debug for FileStore {
@@ -99,6 +105,7 @@ impl FileStore {
         FileStore {
             inner: Arc::new(InMemory::new()),
             kind: StoreKind::Memory,
+            metrics: None,
         }
     }
 
@@ -120,17 +127,43 @@ impl FileStore {
         Ok(FileStore {
             inner: Arc::new(fs),
             kind: StoreKind::LocalDisk { root },
+            metrics: None,
         })
     }
 
     /// A store over any [`ObjectStore`] (e.g. S3), described by `kind`.
     pub fn from_object_store(inner: Arc<dyn ObjectStore>, kind: StoreKind) -> Self {
-        FileStore { inner, kind }
+        FileStore {
+            inner,
+            kind,
+            metrics: None,
+        }
     }
 
     /// The backend kind.
     pub fn kind(&self) -> &StoreKind {
         &self.kind
+    }
+
+    /// The same store, recording every operation's latency and errors in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<StoreMetrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Runs one operation, timing it when metrics are attached.
+    async fn timed<T>(
+        &self,
+        operation: StoreOperation,
+        run: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let Some(metrics) = &self.metrics else {
+            return run.await;
+        };
+        let started = Instant::now();
+        let result = run.await;
+        metrics.observe(operation, started.elapsed(), result.is_err());
+        result
     }
 
     fn parse(path: &str) -> Result<Path, StoreError> {
@@ -161,6 +194,11 @@ impl FileStore {
 
     /// Writes (creates or replaces) a file.
     pub async fn put(&self, path: &str, data: Bytes) -> Result<(), StoreError> {
+        self.timed(StoreOperation::Put, self.put_untimed(path, data))
+            .await
+    }
+
+    async fn put_untimed(&self, path: &str, data: Bytes) -> Result<(), StoreError> {
         let location = Self::parse(path)?;
         self.inner
             .put(&location, PutPayload::from_bytes(data))
@@ -174,6 +212,11 @@ impl FileStore {
 
     /// Reads a file; `None` if it does not exist (or the path cannot exist).
     pub async fn get(&self, path: &str) -> Result<Option<Bytes>, StoreError> {
+        self.timed(StoreOperation::Get, self.get_untimed(path))
+            .await
+    }
+
+    async fn get_untimed(&self, path: &str) -> Result<Option<Bytes>, StoreError> {
         let Ok(location) = Self::parse(path) else {
             return Ok(None);
         };
@@ -189,6 +232,11 @@ impl FileStore {
 
     /// Whether a file exists.
     pub async fn exists(&self, path: &str) -> Result<bool, StoreError> {
+        self.timed(StoreOperation::Exists, self.exists_untimed(path))
+            .await
+    }
+
+    async fn exists_untimed(&self, path: &str) -> Result<bool, StoreError> {
         let Ok(location) = Self::parse(path) else {
             return Ok(false);
         };
@@ -204,6 +252,11 @@ impl FileStore {
 
     /// Deletes a file; `false` if there was none.
     pub async fn delete(&self, path: &str) -> Result<bool, StoreError> {
+        self.timed(StoreOperation::Delete, self.delete_untimed(path))
+            .await
+    }
+
+    async fn delete_untimed(&self, path: &str) -> Result<bool, StoreError> {
         if !self.exists(path).await? {
             return Ok(false);
         }
@@ -220,6 +273,11 @@ impl FileStore {
 
     /// Full paths of every file below `folder` (recursively), sorted; `""` lists everything.
     pub async fn list_files(&self, folder: &str) -> Result<Vec<String>, StoreError> {
+        self.timed(StoreOperation::ListFiles, self.list_files_untimed(folder))
+            .await
+    }
+
+    async fn list_files_untimed(&self, folder: &str) -> Result<Vec<String>, StoreError> {
         let prefix = match Self::folder(folder) {
             None => None,
             Some(Ok(p)) => Some(p),
@@ -241,6 +299,11 @@ impl FileStore {
 
     /// Files and sub-folders directly in `folder` (`""` for the root).
     pub async fn list_dir(&self, folder: &str) -> Result<Listing, StoreError> {
+        self.timed(StoreOperation::ListDir, self.list_dir_untimed(folder))
+            .await
+    }
+
+    async fn list_dir_untimed(&self, folder: &str) -> Result<Listing, StoreError> {
         let prefix = match Self::folder(folder) {
             None => None,
             Some(Ok(p)) => Some(p),
@@ -272,6 +335,11 @@ impl FileStore {
     /// Checks that the backend answers (lists the root), so that a missing bucket or bad
     /// credentials fail at start-up rather than on the first request.
     pub async fn verify(&self) -> Result<(), StoreError> {
+        self.timed(StoreOperation::Verify, self.verify_untimed())
+            .await
+    }
+
+    async fn verify_untimed(&self) -> Result<(), StoreError> {
         self.inner
             .list_with_delimiter(None)
             .await
@@ -284,6 +352,11 @@ impl FileStore {
 
     /// Size in bytes of a file, `None` if it does not exist.
     pub async fn size(&self, path: &str) -> Result<Option<u64>, StoreError> {
+        self.timed(StoreOperation::Size, self.size_untimed(path))
+            .await
+    }
+
+    async fn size_untimed(&self, path: &str) -> Result<Option<u64>, StoreError> {
         let Ok(location) = Self::parse(path) else {
             return Ok(None);
         };
