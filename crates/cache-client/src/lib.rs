@@ -38,6 +38,7 @@ pub use config::{ENV_KEY_NAME, ENV_KEY_VALUE, ENV_URL, RemoteConfig, RetryPolicy
 pub use error::{BoxError, CacheClientError, Call, Result};
 #[cfg(feature = "server")]
 pub use local::LocalServer;
+pub use transport::ByteStream;
 
 /// Every body type the client returns: the shared [`cache_wire::schema`] types plus the few
 /// defined in [`wire_ext`].

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::client::CacheClient;
 use crate::error::{CacheClientError, Call, Result};
 use crate::path::PathBuilder;
-use crate::transport::{JSON, OCTETS, WireRequest, WireResponse};
+use crate::transport::{ByteStream, JSON, OCTETS, StreamBody, WireRequest, WireResponse};
 
 /// A request being built. Errors (an unroutable parameter, an unserialisable body) are kept
 /// until [`Req::send`], which reports them as [`CacheClientError::InvalidInput`] naming the call.
@@ -21,6 +21,8 @@ pub(crate) struct Req {
     path: PathBuilder,
     error: Option<String>,
     body: Option<(Bytes, &'static str)>,
+    stream_body: Option<ByteStream>,
+    stream_response: bool,
     content_encoding: Option<&'static str>,
     idempotent: bool,
 }
@@ -37,6 +39,8 @@ impl Req {
             path: PathBuilder::new(),
             error: None,
             body: None,
+            stream_body: None,
+            stream_response: false,
             content_encoding: None,
             idempotent,
         }
@@ -117,6 +121,19 @@ impl Req {
         self
     }
 
+    /// A binary body sent chunk by chunk (`application/octet-stream`); never retried.
+    pub(crate) fn stream_body(mut self, stream: ByteStream) -> Self {
+        self.stream_body = Some(stream);
+        self.idempotent = false;
+        self
+    }
+
+    /// Asks for a 2xx response body as a stream ([`Exchange::stream_opt`]).
+    pub(crate) fn stream_response(mut self) -> Self {
+        self.stream_response = true;
+        self
+    }
+
     /// `Content-Encoding` of the body.
     pub(crate) fn content_encoding(mut self, encoding: &'static str) -> Self {
         self.content_encoding = Some(encoding);
@@ -142,6 +159,8 @@ impl Req {
             method: self.method,
             path: self.path.finish(),
             body: self.body,
+            stream_body: self.stream_body.map(StreamBody::new),
+            stream_response: self.stream_response,
             content_encoding: self.content_encoding,
             idempotent: self.idempotent,
         };
@@ -287,6 +306,21 @@ impl Exchange {
     pub(crate) fn bytes_opt(self) -> Result<Option<Bytes>> {
         if self.success() {
             Ok(Some(self.response.body))
+        } else if self.is_miss() {
+            Ok(None)
+        } else {
+            Err(self.error())
+        }
+    }
+
+    /// A 2xx body as a stream (for a request made with [`Req::stream_response`]), a miss as
+    /// `None`.
+    pub(crate) fn stream_opt(mut self) -> Result<Option<ByteStream>> {
+        if self.success() {
+            let body = self.response.body.clone();
+            Ok(Some(self.response.stream.take().unwrap_or_else(|| {
+                Box::pin(futures::stream::once(async move { Ok(body) }))
+            })))
         } else if self.is_miss() {
             Ok(None)
         } else {

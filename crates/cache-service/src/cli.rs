@@ -9,7 +9,10 @@
 use std::error::Error;
 use std::path::PathBuf;
 
-use crate::server::{AuthSettings, DEFAULT_MAX_BODY_BYTES, ServerConfig, StorageConfig, serve};
+use crate::server::{
+    AuthSettings, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_STREAM_BYTES, ServerConfig, StorageConfig,
+    serve,
+};
 
 /// The reference's default `CACHE__SERVICE__LOCAL_DISK_PATH`.
 pub const DEFAULT_DISK_PATH: &str = "/tmp/cache";
@@ -90,6 +93,10 @@ pub struct ServeArgs {
     /// Largest accepted request body in bytes; larger bodies get 413.
     #[arg(long, env = "CACHE__SERVICE__MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
+    /// Largest accepted streamed binary body (binary stores, binary child data) in bytes;
+    /// these are written through without being held in memory.
+    #[arg(long, env = "CACHE__SERVICE__MAX_STREAM_BYTES", default_value_t = DEFAULT_MAX_STREAM_BYTES)]
+    pub max_stream_bytes: u64,
     /// TTL reported by /server/storage/info and /{ns}/stats (entries never expire).
     #[arg(long, env = "CACHE__SERVICE__DEFAULT_TTL_HOURS", default_value_t = 24)]
     pub ttl_hours: u64,
@@ -118,6 +125,7 @@ impl ServeArgs {
                 AuthSettings::from_env()
             },
             max_body_bytes: self.max_body_bytes,
+            max_stream_bytes: self.max_stream_bytes,
             ttl_hours: self.ttl_hours,
         }
     }

@@ -38,8 +38,8 @@ use std::sync::Arc;
 
 pub use http::router;
 pub use server::{
-    AuthSettings, ConfigError, DEFAULT_MAX_BODY_BYTES, RunningServer, ServeError, ServerConfig,
-    StorageConfig, serve, start,
+    AuthSettings, ConfigError, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_STREAM_BYTES, RunningServer,
+    ServeError, ServerConfig, StorageConfig, serve, start,
 };
 
 use service::CacheService;
@@ -78,6 +78,8 @@ pub struct AppState {
     pub auth: Arc<AuthSettings>,
     /// Largest accepted request body, in bytes (413 beyond).
     pub max_body_bytes: usize,
+    /// Largest accepted streamed binary body, in bytes (413 beyond).
+    pub max_stream_bytes: u64,
     /// `/info/server`.
     pub identity: Arc<ServerIdentity>,
     /// This instance's Prometheus registry (`GET /metrics`); its storage metrics are attached
@@ -109,6 +111,7 @@ impl AppState {
             service: Arc::new(service),
             auth: Arc::new(auth),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_stream_bytes: DEFAULT_MAX_STREAM_BYTES,
             identity: Arc::new(ServerIdentity::new()),
             metrics,
             routes: Arc::clone(&ROUTES),
@@ -126,6 +129,12 @@ impl AppState {
     /// The same state with another body limit.
     pub fn with_max_body_bytes(mut self, limit: usize) -> Self {
         self.max_body_bytes = limit;
+        self
+    }
+
+    /// The same state with another limit for streamed binary bodies.
+    pub fn with_max_stream_bytes(mut self, limit: u64) -> Self {
+        self.max_stream_bytes = limit;
         self
     }
 }

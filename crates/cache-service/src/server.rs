@@ -14,6 +14,9 @@ use crate::{AppState, ServerIdentity, http};
 
 /// Default request body limit: 256 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
+/// Default limit of a streamed binary body (binary stores and child data), which is written
+/// through without being held in memory: 16 GiB.
+pub const DEFAULT_MAX_STREAM_BYTES: u64 = 16 << 30;
 
 /// Environment variable naming the API-key header/cookie (as in the reference).
 pub const ENV_API_KEY_NAME: &str = "FAST_API__AUTH__API_KEY__NAME";
@@ -133,6 +136,8 @@ pub struct ServerConfig {
     pub auth: AuthSettings,
     /// Largest accepted request body in bytes.
     pub max_body_bytes: usize,
+    /// Largest accepted streamed binary body in bytes.
+    pub max_stream_bytes: u64,
     /// `CACHE__SERVICE__DEFAULT_TTL_HOURS` (reported only).
     pub ttl_hours: u64,
 }
@@ -147,6 +152,7 @@ impl ServerConfig {
             storage,
             auth: AuthSettings::from_env(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_stream_bytes: DEFAULT_MAX_STREAM_BYTES,
             ttl_hours: 24,
         }
     }
@@ -164,7 +170,9 @@ impl ServerConfig {
     pub fn app_state(&self) -> Result<AppState, ConfigError> {
         self.auth.validate()?;
         let service = CacheService::new(self.file_store()?, self.ttl_hours);
-        Ok(AppState::new(service, self.auth.clone()).with_max_body_bytes(self.max_body_bytes))
+        Ok(AppState::new(service, self.auth.clone())
+            .with_max_body_bytes(self.max_body_bytes)
+            .with_max_stream_bytes(self.max_stream_bytes))
     }
 }
 

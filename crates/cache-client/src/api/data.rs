@@ -17,6 +17,7 @@ use serde_json::Value;
 use super::group;
 use crate::error::Result;
 use crate::request::Req;
+use crate::transport::ByteStream;
 
 group! {
     /// Child data files: store, retrieve, exists, update, list, delete.
@@ -164,6 +165,31 @@ impl DataApi<'_> {
         .await
     }
 
+    /// `POST P/store/binary[/{data_key}][/{data_file_id}]` with the bytes sent as they arrive
+    /// from `body` (never held whole; never retried). If `body` fails, the upload is cut off
+    /// and the server stores nothing.
+    pub async fn store_binary_stream(
+        self,
+        namespace: &str,
+        cache_id: &str,
+        data_key: Option<&str>,
+        data_file_id: Option<&str>,
+        body: ByteStream,
+    ) -> Result<DataStoreResponse> {
+        let route = "/{namespace}/cache/{cache_id}/data/store/binary/{data_key}/{data_file_id}";
+        self.store(
+            "data().store_binary_stream",
+            route,
+            DataType::Binary,
+            namespace,
+            cache_id,
+            data_key,
+            data_file_id,
+            |r| r.stream_body(body),
+        )
+        .await
+    }
+
     fn retrieve(
         op: &'static str,
         route: &'static str,
@@ -244,6 +270,31 @@ impl DataApi<'_> {
         .send(self.client)
         .await?
         .bytes_opt()
+    }
+
+    /// `GET P/binary[/{data_key}]/{data_file_id}` as a stream of chunks (never held whole),
+    /// `None` if there is no such file.
+    pub async fn retrieve_binary_stream(
+        self,
+        namespace: &str,
+        cache_id: &str,
+        data_key: Option<&str>,
+        data_file_id: &str,
+    ) -> Result<Option<ByteStream>> {
+        let route = "/{namespace}/cache/{cache_id}/data/binary/{data_key}/{data_file_id}";
+        Self::retrieve(
+            "data().retrieve_binary_stream",
+            route,
+            DataType::Binary,
+            namespace,
+            cache_id,
+            data_key,
+            data_file_id,
+        )
+        .stream_response()
+        .send(self.client)
+        .await?
+        .stream_opt()
     }
 
     /// `GET P/exists/{data_type}[/{data_key}]/{data_file_id}`: whether any copy exists.

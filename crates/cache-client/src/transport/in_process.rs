@@ -36,12 +36,19 @@ impl InProcessTransport {
         if let Some(encoding) = request.content_encoding {
             builder = builder.header(CONTENT_ENCODING, HeaderValue::from_static(encoding));
         }
-        let body = match &request.body {
-            Some((bytes, content_type)) => {
+        let body = match (
+            &request.body,
+            request.stream_body.as_ref().and_then(|s| s.take()),
+        ) {
+            (_, Some(stream)) => {
+                builder = builder.header(CONTENT_TYPE, HeaderValue::from_static(super::OCTETS));
+                Body::from_stream(stream)
+            }
+            (Some((bytes, content_type)), None) => {
                 builder = builder.header(CONTENT_TYPE, HeaderValue::from_static(content_type));
                 Body::from(bytes.clone())
             }
-            None => Body::empty(),
+            (None, None) => Body::empty(),
         };
         let http_request = builder.body(body).map_err(|e| fail(Box::new(e)))?;
         // `Router` is a cheap handle (an `Arc` inside); its error type is `Infallible`.
@@ -51,6 +58,19 @@ impl InProcessTransport {
         };
         let status = response.status().as_u16();
         let content_type = response.headers().get(CONTENT_TYPE).cloned();
+        if request.stream_response && (200..300).contains(&status) {
+            use futures::TryStreamExt;
+            let stream = response
+                .into_body()
+                .into_data_stream()
+                .map_err(std::io::Error::other);
+            return Ok(WireResponse {
+                status,
+                content_type,
+                body: bytes::Bytes::new(),
+                stream: Some(Box::pin(stream)),
+            });
+        }
         let body = axum::body::to_bytes(response.into_body(), usize::MAX)
             .await
             .map_err(|e| fail(Box::new(e)))?;
@@ -58,6 +78,7 @@ impl InProcessTransport {
             status,
             content_type,
             body,
+            stream: None,
         })
     }
 }

@@ -5,7 +5,11 @@
 pub(crate) mod in_process;
 pub(crate) mod remote;
 
+use std::pin::Pin;
+use std::sync::Mutex;
+
 use bytes::Bytes;
+use futures::Stream;
 use reqwest::Method;
 use reqwest::header::{HeaderName, HeaderValue};
 
@@ -16,6 +20,32 @@ pub(crate) const JSON: &str = "application/json";
 /// `application/octet-stream`.
 pub(crate) const OCTETS: &str = "application/octet-stream";
 
+/// A body sent or received chunk by chunk, never held whole.
+pub type ByteStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send + 'static>>;
+
+/// A streamed request body: taken by the one attempt that sends it (never retried).
+pub(crate) struct StreamBody(Mutex<Option<ByteStream>>);
+
+impl StreamBody {
+    pub(crate) fn new(stream: ByteStream) -> Self {
+        StreamBody(Mutex::new(Some(stream)))
+    }
+
+    /// The stream; `None` once sent.
+    pub(crate) fn take(&self) -> Option<ByteStream> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+}
+
+impl std::fmt::Debug for StreamBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StreamBody")
+    }
+}
+
 /// One request, transport-independent.
 #[derive(Debug)]
 pub(crate) struct WireRequest {
@@ -24,18 +54,33 @@ pub(crate) struct WireRequest {
     pub path: String,
     /// Body and its content type, if any.
     pub body: Option<(Bytes, &'static str)>,
+    /// A streamed body (`application/octet-stream`), sent instead of `body`.
+    pub stream_body: Option<StreamBody>,
+    /// Hand a 2xx response body over as a stream instead of reading it.
+    pub stream_response: bool,
     /// `Content-Encoding` of the body (`gzip` for pre-compressed binary stores).
     pub content_encoding: Option<&'static str>,
     /// Safe to send again (see [`crate::RetryPolicy`]).
     pub idempotent: bool,
 }
 
-/// One response, body fully read.
-#[derive(Debug)]
+/// One response, body fully read (or, for a 2xx to a streaming request, in `stream`).
 pub(crate) struct WireResponse {
     pub status: u16,
     pub content_type: Option<HeaderValue>,
     pub body: Bytes,
+    pub stream: Option<ByteStream>,
+}
+
+impl std::fmt::Debug for WireResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WireResponse")
+            .field("status", &self.status)
+            .field("content_type", &self.content_type)
+            .field("body", &self.body)
+            .field("stream", &self.stream.is_some())
+            .finish()
+    }
 }
 
 /// A request that could not be completed.

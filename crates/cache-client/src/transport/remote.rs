@@ -14,6 +14,10 @@ fn retryable_status(status: u16) -> bool {
     matches!(status, 500 | 502 | 503 | 504)
 }
 
+/// The whole-call limit of a streamed upload or download, which may carry gigabytes; a stalled
+/// transfer is still cut off by the per-read timeout (the request timeout).
+const STREAM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 #[derive(Clone)]
 pub(crate) struct RemoteTransport {
     http: reqwest::Client,
@@ -45,6 +49,7 @@ impl RemoteTransport {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
+            .read_timeout(config.timeout)
             .connect_timeout(config.connect_timeout)
             .pool_max_idle_per_host(config.pool_max_idle_per_host)
             .tcp_nodelay(true)
@@ -67,7 +72,8 @@ impl RemoteTransport {
         api_key: Option<&ApiKeyHeader>,
     ) -> Result<WireResponse, TransportFailure> {
         let url = format!("{}{}", self.base_url, request.path);
-        let max_attempts = if request.idempotent {
+        let streaming = request.stream_body.is_some() || request.stream_response;
+        let max_attempts = if request.idempotent && request.stream_body.is_none() {
             self.retries.max_attempts.max(1)
         } else {
             1
@@ -80,10 +86,17 @@ impl RemoteTransport {
             if let Some(key) = api_key {
                 builder = builder.header(key.name.clone(), key.value.clone());
             }
-            if let Some((body, content_type)) = &request.body {
+            if let Some(stream) = request.stream_body.as_ref().and_then(|s| s.take()) {
+                builder = builder
+                    .header(CONTENT_TYPE, super::OCTETS)
+                    .body(reqwest::Body::wrap_stream(stream));
+            } else if let Some((body, content_type)) = &request.body {
                 builder = builder
                     .header(CONTENT_TYPE, *content_type)
                     .body(body.clone());
+            }
+            if streaming {
+                builder = builder.timeout(STREAM_TIMEOUT);
             }
             if let Some(encoding) = request.content_encoding {
                 builder = builder.header(CONTENT_ENCODING, encoding);
@@ -92,12 +105,23 @@ impl RemoteTransport {
                 Ok(response) => {
                     let status = response.status().as_u16();
                     let content_type = response.headers().get(CONTENT_TYPE).cloned();
+                    if request.stream_response && (200..300).contains(&status) {
+                        use futures::TryStreamExt;
+                        let stream = response.bytes_stream().map_err(std::io::Error::other);
+                        return Ok(WireResponse {
+                            status,
+                            content_type,
+                            body: bytes::Bytes::new(),
+                            stream: Some(Box::pin(stream)),
+                        });
+                    }
                     match response.bytes().await {
                         Ok(body) if last || !retryable_status(status) => {
                             return Ok(WireResponse {
                                 status,
                                 content_type,
                                 body,
+                                stream: None,
                             });
                         }
                         Ok(_) => format!("HTTP {status}"),

@@ -88,6 +88,27 @@ impl Ctx {
             .map(|v| v.as_bytes().iter().map(|&b| char::from(b)).collect())
     }
 
+    /// The body, unread, for a handler that streams it; `None` once taken.
+    pub fn take_body(&mut self) -> Option<Body> {
+        match self.body.get_mut() {
+            Ok(slot) => slot.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        }
+    }
+
+    /// Whether the body is JSON by its content type (then FastAPI decodes it).
+    pub fn has_json_body(&self) -> bool {
+        is_json_content_type(&self.header(header::CONTENT_TYPE).unwrap_or_default())
+    }
+
+    /// The declared `Content-Length`, if any.
+    pub fn content_length(&self) -> Option<u64> {
+        self.headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+    }
+
     /// Reads the whole body, refusing more than the configured limit with 413.
     pub async fn read_body(&mut self) -> Result<Bytes, Response> {
         let limit = self.state.max_body_bytes;

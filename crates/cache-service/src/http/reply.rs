@@ -65,6 +65,15 @@ pub fn octets(status: StatusCode, body: Bytes) -> Response {
     with_type(status, Some(OCTETS), body)
 }
 
+/// `application/octet-stream` streamed from storage, with its known length.
+pub fn octet_stream(status: StatusCode, size: u64, stream: crate::store::ByteStream) -> Response {
+    let mut response = with_type(status, Some(OCTETS), Body::from_stream(stream));
+    response
+        .headers_mut()
+        .insert(axum::http::header::CONTENT_LENGTH, size.into());
+    response
+}
+
 /// Raw bytes with an explicit content type.
 pub fn bytes_as(status: StatusCode, content_type: &'static str, body: Bytes) -> Response {
     with_type(status, Some(content_type), body)

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::paths;
 use super::{CacheService, ServiceError, ServiceResult, now_ms, parse_stored_json};
+use crate::store::{ByteStream, StreamPutError};
 
 /// A child file's value as read back.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,6 +82,72 @@ impl CacheService {
             namespace: key.namespace.to_owned(),
             timestamp: now_ms(),
         }))
+    }
+
+    /// Writes a binary child file from a stream into the first data folder, then copies it
+    /// into the others, never holding it whole; `Ok(None)` if the entry does not exist (the
+    /// body is then left unread). A failed or oversized body stores nothing.
+    pub async fn store_child_stream<S, E>(
+        &self,
+        key: ChildKey<'_>,
+        body: S,
+        limit: u64,
+    ) -> Result<Option<DataStoreResponse>, StreamPutError>
+    where
+        S: futures::Stream<Item = Result<Bytes, E>> + Send,
+        E: std::fmt::Display,
+    {
+        let folders = match self.data_folders(key.namespace, key.cache_id).await {
+            Ok(Some(folders)) if !folders.is_empty() => folders,
+            Ok(_) => return Ok(None),
+            Err(ServiceError::Store(e)) => return Err(StreamPutError::Store(e)),
+            Err(e) => return Err(StreamPutError::Body(e.to_string())),
+        };
+        let extension = paths::data_extension(DataType::Binary);
+        let data_file_id = match key.data_file_id {
+            "" => CacheId::new_random().into_string(),
+            id => id.to_owned(),
+        };
+        let created: Vec<String> = folders
+            .iter()
+            .map(|folder| paths::data_file(folder, key.data_key, &data_file_id, extension))
+            .collect();
+        let size = self.store().put_stream(&created[0], body, limit).await?;
+        for copy in &created[1..] {
+            self.store().copy(&created[0], copy).await?;
+        }
+        Ok(Some(DataStoreResponse {
+            cache_id: key.cache_id.to_owned(),
+            data_files_created: created,
+            data_key: key.data_key.to_owned(),
+            data_type: DataType::Binary.as_str().to_owned(),
+            extension: extension.to_owned(),
+            file_id: data_file_id,
+            file_size: size,
+            namespace: key.namespace.to_owned(),
+            timestamp: now_ms(),
+        }))
+    }
+
+    /// A binary child file from the first data folder that has it, as its size and a stream.
+    pub async fn retrieve_child_stream(
+        &self,
+        key: ChildKey<'_>,
+    ) -> ServiceResult<Option<(u64, ByteStream)>> {
+        if key.data_file_id.is_empty() {
+            return Ok(None);
+        }
+        let Some(folders) = self.data_folders(key.namespace, key.cache_id).await? else {
+            return Ok(None);
+        };
+        let extension = paths::data_extension(DataType::Binary);
+        for folder in &folders {
+            let path = paths::data_file(folder, key.data_key, key.data_file_id, extension);
+            if let Some(found) = self.store().get_stream(&path).await? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
     }
 
     /// Reads a child file from the first data folder that has it. Empty `.json` and `.txt`

@@ -20,7 +20,7 @@ use bytes::Bytes;
 use futures::TryStreamExt;
 use object_store::memory::InMemory;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 
 use crate::metrics::{StoreMetrics, StoreOperation};
 
@@ -53,6 +53,32 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// Bytes of a file read or written as a stream.
+pub type ByteStream = std::pin::Pin<Box<dyn futures::Stream<Item = std::io::Result<Bytes>> + Send>>;
+
+/// Part size of a streamed write: S3's smallest multipart part, and what a write holds in memory
+/// per part in flight.
+pub const STREAM_PART_BYTES: usize = 5 << 20;
+const STREAM_PARTS_IN_FLIGHT: usize = 2;
+const STREAM_READ_BYTES: usize = 256 << 10;
+
+/// Why a streamed write stored nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamPutError {
+    /// The body passed the size limit.
+    #[error("the body is larger than the limit of {limit} bytes")]
+    TooLarge {
+        /// The limit.
+        limit: u64,
+    },
+    /// The body failed before its end (the client went away, or sent a broken body).
+    #[error("the body failed before its end: {0}")]
+    Body(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// Which backend a [`FileStore`] uses; reported by `/server/storage/info` and
@@ -208,6 +234,144 @@ impl FileStore {
                 path: path.to_owned(),
                 source,
             })
+    }
+
+    /// Writes a file from `body` as it arrives, in bounded memory (parts of
+    /// [`STREAM_PART_BYTES`]); returns its size. The file appears only once `body` has ended
+    /// well: a body that fails or passes `limit` bytes aborts the upload and leaves any previous
+    /// file as it was.
+    pub async fn put_stream<S, E>(
+        &self,
+        path: &str,
+        body: S,
+        limit: u64,
+    ) -> Result<u64, StreamPutError>
+    where
+        S: futures::Stream<Item = Result<Bytes, E>> + Send,
+        E: std::fmt::Display,
+    {
+        // Only the store's own failures count as storage errors, not a client's broken body.
+        let mut outcome = None;
+        let timed = self
+            .timed(StoreOperation::PutStream, async {
+                match self.put_stream_untimed(path, body, limit).await {
+                    Err(StreamPutError::Store(e)) => Err(e),
+                    other => {
+                        outcome = Some(other);
+                        Ok(())
+                    }
+                }
+            })
+            .await;
+        match (timed, outcome) {
+            (Err(e), _) => Err(StreamPutError::Store(e)),
+            (Ok(()), Some(outcome)) => outcome,
+            (Ok(()), None) => Err(StreamPutError::Body("the upload did not run".to_owned())),
+        }
+    }
+
+    async fn put_stream_untimed<S, E>(
+        &self,
+        path: &str,
+        body: S,
+        limit: u64,
+    ) -> Result<u64, StreamPutError>
+    where
+        S: futures::Stream<Item = Result<Bytes, E>> + Send,
+        E: std::fmt::Display,
+    {
+        use futures::StreamExt;
+        let location = Self::parse(path)?;
+        let backend = |source| StoreError::Backend {
+            path: path.to_owned(),
+            source,
+        };
+        let upload = self.inner.put_multipart(&location).await.map_err(backend)?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, STREAM_PART_BYTES);
+        let mut written = 0u64;
+        let mut body = std::pin::pin!(body);
+        while let Some(chunk) = body.next().await {
+            let failure = match chunk {
+                Ok(chunk) => {
+                    written += chunk.len() as u64;
+                    if written > limit {
+                        Some(StreamPutError::TooLarge { limit })
+                    } else {
+                        match writer.wait_for_capacity(STREAM_PARTS_IN_FLIGHT).await {
+                            Ok(()) => {
+                                writer.put(chunk);
+                                None
+                            }
+                            Err(source) => Some(StreamPutError::Store(backend(source))),
+                        }
+                    }
+                }
+                Err(e) => Some(StreamPutError::Body(e.to_string())),
+            };
+            if let Some(failure) = failure {
+                // Best effort: an upload never completed is invisible either way.
+                let _ = writer.abort().await;
+                return Err(failure);
+            }
+        }
+        writer.finish().await.map_err(backend)?;
+        Ok(written)
+    }
+
+    /// Copies a file within the store (replacing `to`).
+    pub async fn copy(&self, from: &str, to: &str) -> Result<(), StoreError> {
+        let (source, target) = (Self::parse(from)?, Self::parse(to)?);
+        self.timed(StoreOperation::Put, async {
+            self.inner
+                .copy(&source, &target)
+                .await
+                .map_err(|source| StoreError::Backend {
+                    path: to.to_owned(),
+                    source,
+                })
+        })
+        .await
+    }
+
+    /// A file's size and its bytes as a stream of chunks (never read whole); `None` if it
+    /// does not exist.
+    pub async fn get_stream(&self, path: &str) -> Result<Option<(u64, ByteStream)>, StoreError> {
+        let Ok(location) = Self::parse(path) else {
+            return Ok(None);
+        };
+        let result = match self
+            .timed(StoreOperation::GetStream, async {
+                self.inner
+                    .get(&location)
+                    .await
+                    .map_err(|source| StoreError::Backend {
+                        path: path.to_owned(),
+                        source,
+                    })
+            })
+            .await
+        {
+            Ok(result) => result,
+            Err(StoreError::Backend {
+                source: object_store::Error::NotFound { .. },
+                ..
+            }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let size = result.meta.size;
+        let stream: ByteStream = match result.payload {
+            // Larger reads than object_store's 8 KiB chunks: fewer syscalls and frames.
+            object_store::GetResultPayload::File(file, _) => {
+                Box::pin(tokio_util::io::ReaderStream::with_capacity(
+                    tokio::fs::File::from_std(file),
+                    STREAM_READ_BYTES,
+                ))
+            }
+            object_store::GetResultPayload::Stream(stream) => {
+                Box::pin(stream.map_err(std::io::Error::other))
+            }
+        };
+        Ok(Some((size, stream)))
     }
 
     /// Reads a file; `None` if it does not exist (or the path cannot exist).

@@ -12,7 +12,9 @@ use super::{bail, cache_id, class, error_detail, namespace, served};
 use crate::http::ctx::{Checks, Ctx};
 use crate::http::reply;
 use crate::json::dumps_indented;
+use crate::service::ServiceError;
 use crate::service::data::{ChildData, ChildKey};
+use crate::store::StreamPutError;
 
 /// Which optional path parameters a route has, and the classes naming them in errors.
 #[derive(Clone, Copy)]
@@ -147,6 +149,11 @@ fn shape(key: bool, file_id: bool) -> Shape {
 }
 
 async fn store(mut ctx: Ctx, data_type: DataType, mut shape: Shape) -> Response {
+    // Raw binary bodies are written through as they arrive; JSON-typed ones keep FastAPI's
+    // decoding (and its errors), so they take the buffered path.
+    if data_type == DataType::Binary && !ctx.has_json_body() {
+        return store_binary_streamed(ctx, shape).await;
+    }
     let (bytes, _) = bail!(child_body(&mut ctx, data_type).await);
     shape.cache_classes = data_type == DataType::Json && shape.key;
     let p = bail!(params(&ctx, shape, None));
@@ -157,25 +164,83 @@ async fn store(mut ctx: Ctx, data_type: DataType, mut shape: Shape) -> Response 
             .await
     )) {
         Some(response) => reply::ok(&response),
-        None => error_detail(
-            StatusCode::NOT_FOUND,
-            &[
-                ("error_type", json!("NOT_FOUND")),
-                (
-                    "message",
-                    json!(format!(
-                        "Cache entry '{}' in namespace '{}' not found",
-                        p.cache_id, p.namespace
-                    )),
-                ),
-                ("cache_id", json!(p.cache_id.as_str())),
-            ],
-        ),
+        None => entry_not_found(&p),
+    }
+}
+
+fn entry_not_found(p: &Params) -> Response {
+    error_detail(
+        StatusCode::NOT_FOUND,
+        &[
+            ("error_type", json!("NOT_FOUND")),
+            (
+                "message",
+                json!(format!(
+                    "Cache entry '{}' in namespace '{}' not found",
+                    p.cache_id, p.namespace
+                )),
+            ),
+            ("cache_id", json!(p.cache_id.as_str())),
+        ],
+    )
+}
+
+/// The binary store with the body streamed to storage: same validation order and answers as
+/// the buffered path (an empty body is `missing`), bounded memory whatever the size.
+async fn store_binary_streamed(mut ctx: Ctx, shape: Shape) -> Response {
+    use futures::StreamExt;
+    let limit = ctx.state.max_stream_bytes;
+    if ctx.content_length().is_some_and(|n| n > limit) {
+        return reply::too_large();
+    }
+    let mut body = match ctx.take_body() {
+        Some(body) => body.into_data_stream(),
+        None => axum::body::Body::empty().into_data_stream(),
+    };
+    // The first bytes tell an empty body (a validation error) from a real one.
+    let first = loop {
+        match body.next().await {
+            Some(Ok(chunk)) if chunk.is_empty() => continue,
+            Some(Ok(chunk)) => break chunk,
+            Some(Err(_)) => return reply::unparseable_body(),
+            None => {
+                let mut checks = Checks::default();
+                checks.body_bytes(None);
+                bail!(checks.finish());
+                return reply::internal("ValueError", "body missing after validation");
+            }
+        }
+    };
+    let p = bail!(params(&ctx, shape, None));
+    let chunks = futures::stream::once(async move { Ok(first) }).chain(body);
+    match ctx
+        .state
+        .service
+        .store_child_stream(p.key(), chunks, limit)
+        .await
+    {
+        Ok(Some(response)) => reply::ok(&response),
+        Ok(None) => entry_not_found(&p),
+        Err(StreamPutError::TooLarge { .. }) => reply::too_large(),
+        Err(StreamPutError::Body(e)) => {
+            tracing::debug!(error = %e, "streamed body failed; nothing stored");
+            reply::unparseable_body()
+        }
+        Err(StreamPutError::Store(e)) => reply::service_error(&ServiceError::Store(e)),
     }
 }
 
 async fn retrieve(ctx: Ctx, data_type: DataType, key: bool) -> Response {
     let p = bail!(params(&ctx, shape(key, true), None));
+    if data_type == DataType::Binary {
+        // Streamed from storage: never read whole, whatever its size.
+        return match bail!(served(
+            ctx.state.service.retrieve_child_stream(p.key()).await
+        )) {
+            Some((size, stream)) => reply::octet_stream(StatusCode::OK, size, stream),
+            None => reply::empty(StatusCode::NOT_FOUND),
+        };
+    }
     let found = bail!(served(
         ctx.state.service.retrieve_child(p.key(), data_type).await
     ));
