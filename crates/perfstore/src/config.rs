@@ -16,8 +16,10 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
+use crate::compression::CompressionOptions;
 use crate::error::{Error, Result};
 use crate::local::{LocalOptions, LocalStorage};
+use crate::memory::MemoryStorage;
 use crate::storage::Store;
 
 /// Which backend to open.
@@ -92,6 +94,8 @@ pub struct StorageConfig {
     pub cache_service_url: Option<String>,
     /// Cache-service API key header name and value.
     pub api_key: Option<(String, String)>,
+    /// Which artifacts are stored compressed, on every backend.
+    pub compression: CompressionOptions,
 }
 
 impl Default for StorageConfig {
@@ -103,6 +107,7 @@ impl Default for StorageConfig {
             local: LocalOptions::default(),
             cache_service_url: None,
             api_key: None,
+            compression: CompressionOptions::default(),
         }
     }
 }
@@ -132,6 +137,21 @@ impl StorageConfig {
         }
         if let Some(fsync) = get("PERF_LOCAL_FSYNC") {
             config.local.fsync = parse_bool("PERF_LOCAL_FSYNC", &fsync)?;
+        }
+        if let Some(threshold) = get("PERF_COMPRESSION_THRESHOLD") {
+            config.compression.threshold = parse_threshold(&threshold)?;
+        }
+        if let Some(level) = get("PERF_COMPRESSION_LEVEL") {
+            config.compression.level = level
+                .trim()
+                .parse()
+                .ok()
+                .filter(|l| (1..=22).contains(l))
+                .ok_or_else(|| {
+                Error::Config(format!(
+                    "PERF_COMPRESSION_LEVEL={level:?}: expected a zstd level from 1 to 22"
+                ))
+            })?;
         }
         config.cache_service_url = get("URL__TARGET_SERVER__CACHE_SERVICE");
         match (
@@ -173,9 +193,14 @@ impl StorageConfig {
         match self.mode {
             StorageMode::Local => Ok(Store::new(LocalStorage::with_options(
                 &self.local_path,
-                self.local,
+                LocalOptions {
+                    compression: self.compression,
+                    ..self.local
+                },
             ))),
-            StorageMode::Memory => Ok(Store::memory()),
+            StorageMode::Memory => Ok(Store::new(MemoryStorage::with_compression(
+                self.compression,
+            ))),
             StorageMode::CacheService => {
                 let client = match &self.cache_service_url {
                     Some(url) => {
@@ -194,13 +219,50 @@ impl StorageConfig {
                         cache_client::CacheClient::in_memory()
                     }
                 };
-                Ok(Store::new(crate::cache_service::CacheServiceStorage::new(
-                    client,
-                    self.namespace.as_str(),
-                )))
+                Ok(Store::new(
+                    crate::cache_service::CacheServiceStorage::new(client, self.namespace.as_str())
+                        .with_compression(self.compression),
+                ))
             }
         }
     }
+}
+
+/// `PERF_COMPRESSION_THRESHOLD`: `off`, or a size in bytes with an optional unit
+/// (`KB`/`MB`/`GB` are powers of 1000, `KiB`/`MiB`/`GiB` of 1024).
+fn parse_threshold(value: &str) -> Result<Option<u64>> {
+    let value = value.trim();
+    if matches!(
+        value.to_ascii_lowercase().as_str(),
+        "off" | "none" | "never"
+    ) {
+        return Ok(None);
+    }
+    let split = value
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(value.len());
+    let (number, unit) = value.split_at(split);
+    let scale: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        _ => u64::MAX,
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .filter(|_| scale != u64::MAX)
+        .and_then(|n| n.checked_mul(scale))
+        .map(Some)
+        .ok_or_else(|| {
+            Error::Config(format!(
+                "PERF_COMPRESSION_THRESHOLD={value:?}: expected off or a size such as 1048576, 512KiB, 1MiB, 10MB"
+            ))
+        })
 }
 
 fn parse_bool(name: &str, value: &str) -> Result<bool> {
@@ -234,6 +296,40 @@ mod tests {
         assert_eq!(c.local_path, PathBuf::from("./perf_results"));
         assert!(!c.local.fsync);
         assert_eq!(c.cache_service_url, None);
+    }
+
+    #[test]
+    fn compression_is_configurable_and_bad_values_name_the_variable() {
+        assert_eq!(
+            config(&[]).unwrap().compression,
+            CompressionOptions::default()
+        );
+        let c = config(&[
+            ("PERF_COMPRESSION_THRESHOLD", "512KiB"),
+            ("PERF_COMPRESSION_LEVEL", "9"),
+        ])
+        .unwrap();
+        assert_eq!(c.compression.threshold, Some(512 * 1024));
+        assert_eq!(c.compression.level, 9);
+        for (value, want) in [
+            ("off", None),
+            ("0", Some(0)),
+            ("10MB", Some(10_000_000)),
+            ("1 GiB", Some(1 << 30)),
+        ] {
+            let c = config(&[("PERF_COMPRESSION_THRESHOLD", value)]).unwrap();
+            assert_eq!(c.compression.threshold, want, "{value}");
+        }
+        for (var, value) in [
+            ("PERF_COMPRESSION_THRESHOLD", "lots"),
+            ("PERF_COMPRESSION_THRESHOLD", "5 parsecs"),
+            ("PERF_COMPRESSION_THRESHOLD", "99999999999999999999GiB"),
+            ("PERF_COMPRESSION_LEVEL", "0"),
+            ("PERF_COMPRESSION_LEVEL", "fast"),
+        ] {
+            let err = config(&[(var, value)]).unwrap_err().to_string();
+            assert!(err.contains(var), "{err}");
+        }
     }
 
     #[test]

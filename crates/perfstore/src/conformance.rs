@@ -37,7 +37,9 @@ macro_rules! conformance_tests {
             list_keys_prefix_is_a_string_prefix, targets_and_sessions_are_isolated, delete_removes_one_artifact,
             delete_target_removes_everything_in_it, list_sessions_and_targets, file_and_folder_keys,
             concurrent_writers_of_distinct_keys_all_land, concurrent_writers_of_one_key_leave_one_intact_value,
-            reserved_records_are_stored_but_never_listed, bulk_save_load_and_delete
+            reserved_records_are_stored_but_never_listed, bulk_save_load_and_delete,
+            streams_round_trip, failed_stream_keeps_the_previous_version,
+            compressed_artifacts_are_transparent, bytes_that_look_compressed_round_trip
         );
     };
     (@each $attrs:tt $make:expr; $($scenario:ident),* $(,)?) => {
@@ -740,4 +742,217 @@ pub async fn bulk_save_load_and_delete(store: &Store) {
         .unwrap();
     assert_eq!(deleted, [true, false]);
     assert_eq!(t.list_keys("bulk/").await.unwrap().len(), 39);
+}
+
+/// A report-like text of `len` bytes: compresses well, like real HTML reports.
+fn report_text(len: usize) -> String {
+    let row = "<tr><td class=\"metric\">p99_latency_ms</td><td>12.5</td><td>ok</td></tr>\n";
+    row.chars().cycle().take(len).collect()
+}
+
+/// Bytes no compressor shrinks (xorshift), `len` long.
+fn noise(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+async fn read_stream(t: &TargetHandle, key: &str) -> Option<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let mut reader = t.load_stream(key).await.unwrap()?;
+    let mut out = Vec::new();
+    reader.read_to_end(&mut out).await.unwrap();
+    Some(out)
+}
+
+/// `save_stream` / `load_stream` round-trip any size (empty, small, large compressible, large
+/// incompressible), agree with the whole-artifact loaders, and `head` reports the original.
+pub async fn streams_round_trip(store: &Store) {
+    let t = target(store, "s", "t");
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("empty.bin", Vec::new()),
+        ("small.txt", b"hello stream".to_vec()),
+        ("big/report.html", report_text(3 << 20).into_bytes()),
+        ("big/noise.bin", noise((1 << 20) + 12_345)),
+    ];
+    for (key, bytes) in &cases {
+        let meta = t
+            .save_stream(*key, std::io::Cursor::new(bytes.clone()))
+            .await
+            .unwrap_or_else(|e| panic!("{key}: {e}"));
+        assert_eq!(meta.size, bytes.len() as u64, "{key}");
+        assert_eq!(meta.hash, ContentHash::of(bytes), "{key}");
+    }
+    for (key, bytes) in &cases {
+        assert_eq!(read_stream(&t, key).await.as_ref(), Some(bytes), "{key}");
+        assert_eq!(
+            t.load_bytes(*key).await.unwrap().as_deref(),
+            Some(&bytes[..]),
+            "{key}"
+        );
+        let head = t.head(*key).await.unwrap().unwrap();
+        assert_eq!(
+            (head.size, &head.hash),
+            (bytes.len() as u64, &ContentHash::of(bytes)),
+            "{key}"
+        );
+    }
+    // Whole-artifact saves are streamed back too.
+    t.save_string("plain.md", "# not streamed").await.unwrap();
+    assert_eq!(
+        read_stream(&t, "plain.md").await.as_deref(),
+        Some(&b"# not streamed"[..])
+    );
+    assert!(read_stream(&t, "missing.bin").await.is_none());
+    assert_eq!(
+        keys(&t.list_keys("").await.unwrap()),
+        [
+            "big/noise.bin",
+            "big/report.html",
+            "empty.bin",
+            "plain.md",
+            "small.txt"
+        ]
+    );
+}
+
+/// An input that fails midway, with or without compression, stores nothing: the previous
+/// version stays intact and no partial artifact is listed.
+pub async fn failed_stream_keeps_the_previous_version(store: &Store) {
+    use tokio::io::AsyncReadExt;
+    let t = target(store, "s", "t");
+    t.save_string("report.html", "version 1").await.unwrap();
+    for prefix in [report_text(2 << 20).into_bytes(), noise(3 << 20)] {
+        let failing = std::io::Cursor::new(prefix).chain(FailingInput);
+        let err = t.save_stream("report.html", failing).await.unwrap_err();
+        assert!(matches!(err, Error::Stream { .. }), "{err:?}");
+        assert!(err.to_string().contains("input went away"), "{err}");
+        let failing = std::io::Cursor::new(noise(1000)).chain(FailingInput);
+        assert!(t.save_stream("new/never.bin", failing).await.is_err());
+    }
+    assert_eq!(
+        t.load_string("report.html").await.unwrap().as_deref(),
+        Some("version 1")
+    );
+    assert_eq!(keys(&t.list_keys("").await.unwrap()), ["report.html"]);
+    assert!(!t.exists("new/never.bin").await.unwrap());
+}
+
+/// A reader that fails: a client that died, a disk that filled up.
+struct FailingInput;
+
+impl tokio::io::AsyncRead for FailingInput {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        _: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Err(std::io::Error::other("input went away")))
+    }
+}
+
+/// Artifacts above the default compression threshold come back exactly, on every loader and
+/// in bulk, with their kind; `head` and save report the original size and hash; listing shows
+/// the keys as saved.
+pub async fn compressed_artifacts_are_transparent(store: &Store) {
+    use crate::artifact::Artifact;
+    let t = target(store, "s", "t");
+    let rows: Vec<Value> = (0..40_000)
+        .map(|i| json!({"node": format!("n{i}"), "p50_ms": 1.5, "ok": true}))
+        .collect();
+    let metrics = json!({"rows": rows});
+    let html = report_text(2 << 20);
+    let saved_json = t.save_json("results/metrics.json", &metrics).await.unwrap();
+    let saved_html = t.save_string("reports/page.html", &html).await.unwrap();
+    let canonical = canonical_json(&metrics);
+    assert!(canonical.len() > 1 << 20);
+    assert_eq!(saved_json.hash, ContentHash::of(canonical.as_bytes()));
+    assert_eq!(saved_html.size, html.len() as u64);
+
+    assert_eq!(
+        t.load_json("results/metrics.json").await.unwrap(),
+        Some(metrics.clone())
+    );
+    assert_eq!(
+        t.load_string("results/metrics.json").await.unwrap(),
+        Some(canonical.clone())
+    );
+    assert_eq!(
+        t.load_string("reports/page.html").await.unwrap(),
+        Some(html.clone())
+    );
+    let head = t.head("results/metrics.json").await.unwrap().unwrap();
+    assert_eq!(head.size, canonical.len() as u64);
+    assert_eq!(head.hash, ContentHash::of(canonical.as_bytes()));
+    assert_eq!(head.kind, ArtifactKind::Json);
+    let head = t.head("reports/page.html").await.unwrap().unwrap();
+    assert_eq!(
+        (head.size, head.kind),
+        (html.len() as u64, ArtifactKind::Text)
+    );
+    let got = t.get("reports/page.html").await.unwrap().unwrap();
+    assert_eq!(got.kind(), ArtifactKind::Text);
+
+    let bulk = t
+        .load_many(["results/metrics.json", "reports/page.html"])
+        .await
+        .unwrap();
+    assert_eq!(bulk[0].as_ref().unwrap().bytes(), canonical.as_bytes());
+    assert_eq!(bulk[1].as_ref().unwrap().bytes(), html.as_bytes());
+    let saved = t
+        .save_many([("bulk/page.html", Artifact::text(html.clone()))])
+        .await;
+    assert_eq!(saved[0].as_ref().unwrap().size, html.len() as u64);
+    assert_eq!(
+        t.load_string("bulk/page.html").await.unwrap().as_deref(),
+        Some(html.as_str())
+    );
+    assert_eq!(
+        keys(&t.list_keys("").await.unwrap()),
+        [
+            "bulk/page.html",
+            "reports/page.html",
+            "results/metrics.json"
+        ]
+    );
+    // Replacing a compressed artifact with a small one, and back, leaves one artifact.
+    t.save_string("reports/page.html", "tiny").await.unwrap();
+    assert_eq!(
+        t.load_string("reports/page.html").await.unwrap().as_deref(),
+        Some("tiny")
+    );
+    t.save_string("reports/page.html", &html).await.unwrap();
+    assert_eq!(
+        t.load_string("reports/page.html").await.unwrap(),
+        Some(html)
+    );
+    assert_eq!(t.list_keys("reports/").await.unwrap().len(), 1);
+}
+
+/// Bytes that begin like a compressed container (a zstd skippable frame) are stored and read
+/// back as they are.
+pub async fn bytes_that_look_compressed_round_trip(store: &Store) {
+    let t = target(store, "s", "t");
+    let mut tricky = vec![0x5E, 0x2A, 0x4D, 0x18, 8, 0, 0, 0];
+    tricky.extend_from_slice(b"PSZ\x01\x01\x01\x00\x00 and then some");
+    t.save_bytes("tricky.bin", tricky.clone()).await.unwrap();
+    assert_eq!(
+        t.load_bytes("tricky.bin").await.unwrap().as_deref(),
+        Some(&tricky[..])
+    );
+    let head = t.head("tricky.bin").await.unwrap().unwrap();
+    assert_eq!(
+        (head.size, head.hash),
+        (tricky.len() as u64, ContentHash::of(&tricky))
+    );
+    t.save_stream("tricky-streamed.bin", std::io::Cursor::new(tricky.clone()))
+        .await
+        .unwrap();
+    assert_eq!(read_stream(&t, "tricky-streamed.bin").await, Some(tricky));
 }

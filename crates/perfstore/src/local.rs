@@ -20,10 +20,11 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 
-use crate::artifact::{Artifact, ArtifactMeta};
+use crate::artifact::{Artifact, ArtifactKind, ArtifactMeta, ContentHash};
+use crate::compression::{self, CompressionOptions, HEADER_LEN, STREAM_CHUNK, TRAILER_LEN};
 use crate::error::{Error, Result};
 use crate::names::{ArtifactPath, Key, KeyPrefix, SessionName, TargetName, TargetPath};
-use crate::storage::{Capabilities, Storage};
+use crate::storage::{ByteReader, Capabilities, Storage};
 
 /// Temp files start with this; `~` is not a key character, so no key can collide with one.
 const TEMP_PREFIX: &str = ".~perfstore-";
@@ -37,6 +38,9 @@ pub struct LocalOptions {
     /// fsync each written file and its folder before the write returns (durable across power
     /// loss, slower). Atomicity does not depend on it.
     pub fsync: bool,
+    /// Which artifacts are stored compressed (see [`crate::compression`]); compressed files are
+    /// read whatever this says.
+    pub compression: CompressionOptions,
 }
 
 /// Artifacts as files under a root folder.
@@ -136,21 +140,25 @@ fn write_atomic(
     options: LocalOptions,
     path: &ArtifactPath,
 ) -> Result<()> {
+    let mut temp = create_temp(file, path)?;
+    temp.write_all(bytes)
+        .map_err(|e| Error::io("write", temp.path(), e))?;
+    persist(temp, file, options, path)
+}
+
+/// A temp file in the folder of `file` (created if missing), to be [`persist`]ed over it.
+fn create_temp(file: &Path, path: &ArtifactPath) -> Result<tempfile::NamedTempFile> {
     let dir = file
         .parent()
         .ok_or_else(|| Error::io("write", file, io::ErrorKind::InvalidInput.into()))?;
-    let conflict = |reason: &str| Error::Conflict {
-        path: path.clone(),
-        reason: reason.to_owned(),
-    };
     let mut attempts = 0;
-    let mut temp = loop {
+    loop {
         match tempfile::Builder::new()
             .prefix(TEMP_PREFIX)
             .suffix(TEMP_SUFFIX)
             .tempfile_in(dir)
         {
-            Ok(temp) => break temp,
+            Ok(temp) => return Ok(temp),
             // The folder is missing (first write, or a concurrent delete pruned it): create it.
             Err(e) if e.kind() == io::ErrorKind::NotFound && attempts < CREATE_DIR_RETRIES => {
                 attempts += 1;
@@ -162,19 +170,33 @@ fn write_atomic(
                             io::ErrorKind::NotADirectory | io::ErrorKind::AlreadyExists
                         ) =>
                     {
-                        return Err(conflict("a folder of this key is stored as an artifact"));
+                        return Err(folder_is_artifact(path));
                     }
                     Err(e) => return Err(Error::io("create folder", dir, e)),
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::NotADirectory => {
-                return Err(conflict("a folder of this key is stored as an artifact"));
+                return Err(folder_is_artifact(path));
             }
             Err(e) => return Err(Error::io("create temp file in", dir, e)),
         }
-    };
-    temp.write_all(bytes)
-        .map_err(|e| Error::io("write", temp.path(), e))?;
+    }
+}
+
+fn folder_is_artifact(path: &ArtifactPath) -> Error {
+    Error::Conflict {
+        path: path.clone(),
+        reason: "a folder of this key is stored as an artifact".to_owned(),
+    }
+}
+
+/// Renames a fully written temp file over `file`: the one step that makes a write visible.
+fn persist(
+    temp: tempfile::NamedTempFile,
+    file: &Path,
+    options: LocalOptions,
+    path: &ArtifactPath,
+) -> Result<()> {
     if options.fsync {
         temp.as_file()
             .sync_all()
@@ -188,14 +210,121 @@ fn write_atomic(
                 io::ErrorKind::IsADirectory | io::ErrorKind::DirectoryNotEmpty
             ) =>
         {
-            return Err(conflict("other keys are stored below this key"));
+            return Err(Error::Conflict {
+                path: path.clone(),
+                reason: "other keys are stored below this key".to_owned(),
+            });
         }
         Err(e) => return Err(Error::io("rename temp file to", file, e.error)),
     }
-    if options.fsync {
+    if options.fsync
+        && let Some(dir) = file.parent()
+    {
         sync_dir(dir).map_err(|e| Error::io("fsync", dir, e))?;
     }
     Ok(())
+}
+
+/// The artifact held by a file's bytes (decoded if compressed).
+fn read_artifact(file: &Path, path: &ArtifactPath) -> Result<Option<Artifact>> {
+    let Some(bytes) = absent_as_none(fs::read(file)).map_err(|e| Error::io("read", file, e))?
+    else {
+        return Ok(None);
+    };
+    compression::decode(bytes.into(), None)
+        .map(Some)
+        .map_err(|reason| Error::Corrupt {
+            path: path.clone(),
+            reason,
+        })
+}
+
+/// Plain files up to this size get their kind inferred on `head` (which reads them whole);
+/// larger ones are hashed in chunks and reported as text or binary.
+const INFER_LIMIT: u64 = 16 << 20;
+
+/// `head` of a file: a container's own record, else the bytes hashed (in chunks when large).
+fn head_of(file: &Path, path: &ArtifactPath) -> Result<Option<ArtifactMeta>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let io_err = |op, e| Error::io(op, file, e);
+    let Some(mut f) = absent_as_none(fs::File::open(file)).map_err(|e| io_err("open", e))? else {
+        return Ok(None);
+    };
+    let stat = f.metadata().map_err(|e| io_err("stat", e))?;
+    if !stat.is_file() {
+        return Ok(None);
+    }
+    let len = stat.len();
+    if len >= (HEADER_LEN + TRAILER_LEN) as u64 {
+        let mut head = [0u8; HEADER_LEN];
+        f.read_exact(&mut head).map_err(|e| io_err("read", e))?;
+        if compression::is_container(&head) {
+            let mut tail = [0u8; TRAILER_LEN];
+            f.seek(SeekFrom::End(-(TRAILER_LEN as i64)))
+                .and_then(|_| f.read_exact(&mut tail))
+                .map_err(|e| io_err("read", e))?;
+            let corrupt = |reason| Error::Corrupt {
+                path: path.clone(),
+                reason,
+            };
+            let (size, kind, hash) = compression::container_meta(&head, &tail)
+                .ok_or_else(|| corrupt("not a container".to_owned()))?
+                .map_err(corrupt)?;
+            return Ok(Some(ArtifactMeta {
+                size,
+                kind: kind.unwrap_or(ArtifactKind::Binary),
+                hash,
+            }));
+        }
+        f.rewind().map_err(|e| io_err("read", e))?;
+    }
+    if len <= INFER_LIMIT {
+        let mut bytes = Vec::with_capacity(len as usize);
+        f.read_to_end(&mut bytes).map_err(|e| io_err("read", e))?;
+        return Ok(Some(Artifact::from_stored(bytes, None).meta()));
+    }
+    let (size, hash, utf8) = hash_in_chunks(&mut f).map_err(|e| io_err("read", e))?;
+    Ok(Some(ArtifactMeta {
+        size,
+        kind: if utf8 {
+            ArtifactKind::Text
+        } else {
+            ArtifactKind::Binary
+        },
+        hash,
+    }))
+}
+
+/// Size, hash and UTF-8 validity of everything `reader` yields, in bounded memory.
+fn hash_in_chunks(reader: &mut impl io::Read) -> io::Result<(u64, ContentHash, bool)> {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; STREAM_CHUNK];
+    let (mut size, mut utf8, mut carry) = (0u64, true, Vec::new());
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        size += n as u64;
+        if utf8 {
+            // A character split across chunks is carried into the next one.
+            carry.extend_from_slice(&buf[..n]);
+            match std::str::from_utf8(&carry) {
+                Ok(_) => carry.clear(),
+                Err(e) if e.error_len().is_none() => {
+                    carry.drain(..e.valid_up_to());
+                }
+                Err(_) => utf8 = false,
+            }
+        }
+    }
+    Ok((
+        size,
+        ContentHash::from_digest(&hasher.finalize()),
+        utf8 && carry.is_empty(),
+    ))
 }
 
 /// Removes the now-empty folders from `from` up to and including the session folder, stopping
@@ -294,7 +423,8 @@ impl Storage for LocalStorage {
         let options = self.options;
         let path = path.clone();
         blocking(move || {
-            write_atomic(&file, artifact.bytes(), options, &path)?;
+            let stored = compression::encode(&artifact, &options.compression);
+            write_atomic(&file, &stored, options, &path)?;
             Ok(artifact.meta())
         })
         .await
@@ -302,12 +432,77 @@ impl Storage for LocalStorage {
 
     async fn get(&self, path: &ArtifactPath) -> Result<Option<Artifact>> {
         let file = self.file_path(path);
-        blocking(move || {
-            absent_as_none(fs::read(&file))
-                .map(|bytes| bytes.map(|b| Artifact::from_stored(b, None)))
-                .map_err(|e| Error::io("read", &file, e))
-        })
-        .await
+        let path = path.clone();
+        blocking(move || read_artifact(&file, &path)).await
+    }
+
+    async fn head(&self, path: &ArtifactPath) -> Result<Option<ArtifactMeta>> {
+        let file = self.file_path(path);
+        let path = path.clone();
+        blocking(move || head_of(&file, &path)).await
+    }
+
+    async fn put_stream(
+        &self,
+        path: &ArtifactPath,
+        mut reader: ByteReader,
+    ) -> Result<ArtifactMeta> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let file = self.file_path(path);
+        let options = self.options;
+        let temp = {
+            let (file, path) = (file.clone(), path.clone());
+            blocking(move || create_temp(&file, &path)).await?
+        };
+        let write_err = |e| Error::io("write", temp.path(), e);
+        let mut out = tokio::fs::File::from_std(temp.as_file().try_clone().map_err(write_err)?);
+        let mut encoder = compression::StreamEncoder::new(options.compression, None);
+        let mut buf = vec![0u8; STREAM_CHUNK];
+        // Any failure returns early and drops `temp`, which deletes it: nothing half-written
+        // is ever visible under the key.
+        loop {
+            let n = reader
+                .read(&mut buf)
+                .await
+                .map_err(|source| Error::Stream {
+                    path: path.clone(),
+                    source,
+                })?;
+            if n == 0 {
+                break;
+            }
+            let stored = encoder.push(&buf[..n]).map_err(write_err)?;
+            out.write_all(&stored).await.map_err(write_err)?;
+        }
+        let (last, summary) = encoder.finish().map_err(write_err)?;
+        out.write_all(&last).await.map_err(write_err)?;
+        out.flush().await.map_err(write_err)?;
+        drop(out);
+        let path = path.clone();
+        blocking(move || persist(temp, &file, options, &path)).await?;
+        Ok(summary.meta)
+    }
+
+    async fn get_stream(&self, path: &ArtifactPath) -> Result<Option<ByteReader>> {
+        let file = self.file_path(path);
+        let opened = match tokio::fs::File::open(&file).await {
+            Ok(f) => f,
+            Err(e) => {
+                return absent_as_none::<()>(Err(e))
+                    .map(|_| None)
+                    .map_err(|e| Error::io("open", &file, e));
+            }
+        };
+        if !opened
+            .metadata()
+            .await
+            .map_err(|e| Error::io("stat", &file, e))?
+            .is_file()
+        {
+            return Ok(None);
+        }
+        let chunks = tokio_util::io::ReaderStream::with_capacity(opened, STREAM_CHUNK);
+        Ok(Some(compression::decoding_reader(chunks)))
     }
 
     async fn exists(&self, path: &ArtifactPath) -> Result<bool> {
@@ -365,20 +560,19 @@ impl Storage for LocalStorage {
             .map(|(path, artifact)| (self.file_path(&path), path, artifact))
             .collect();
         in_parallel(jobs, move |(file, path, artifact)| {
-            write_atomic(&file, artifact.bytes(), options, &path)?;
+            let stored = compression::encode(&artifact, &options.compression);
+            write_atomic(&file, &stored, options, &path)?;
             Ok(artifact.meta())
         })
         .await
     }
 
     async fn get_many(&self, paths: &[ArtifactPath]) -> Vec<Result<Option<Artifact>>> {
-        let files: Vec<PathBuf> = paths.iter().map(|p| self.file_path(p)).collect();
-        in_parallel(files, |file| {
-            absent_as_none(fs::read(&file))
-                .map(|bytes| bytes.map(|b| Artifact::from_stored(b, None)))
-                .map_err(|e| Error::io("read", &file, e))
-        })
-        .await
+        let files: Vec<(PathBuf, ArtifactPath)> = paths
+            .iter()
+            .map(|p| (self.file_path(p), p.clone()))
+            .collect();
+        in_parallel(files, |(file, path)| read_artifact(&file, &path)).await
     }
 
     async fn delete_target(&self, target: &TargetPath) -> Result<usize> {

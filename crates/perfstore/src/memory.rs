@@ -9,16 +9,35 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use crate::artifact::{Artifact, ArtifactKind, ArtifactMeta, ContentHash};
+use crate::artifact::{Artifact, ArtifactMeta};
+use crate::compression::{self, CompressionOptions};
 use crate::error::{Error, Result};
 use crate::names::{ArtifactPath, Key, KeyPrefix, SessionName, TargetName, TargetPath};
 use crate::storage::{Capabilities, Storage};
 
+/// An artifact as held: its stored bytes (compressed above the threshold) and its metadata.
 #[derive(Debug, Clone)]
 struct Stored {
     bytes: Bytes,
-    kind: ArtifactKind,
-    hash: ContentHash,
+    meta: ArtifactMeta,
+}
+
+impl Stored {
+    fn new(artifact: &Artifact, compression: &CompressionOptions) -> Self {
+        Self {
+            bytes: compression::encode(artifact, compression),
+            meta: artifact.meta(),
+        }
+    }
+
+    fn artifact(&self, path: &ArtifactPath) -> Result<Artifact> {
+        compression::decode(self.bytes.clone(), Some(self.meta.kind)).map_err(|reason| {
+            Error::Corrupt {
+                path: path.clone(),
+                reason,
+            }
+        })
+    }
 }
 
 type Target = BTreeMap<Key, Stored>;
@@ -29,12 +48,21 @@ type Session = BTreeMap<TargetName, Target>;
 #[derive(Debug, Default)]
 pub struct MemoryStorage {
     sessions: RwLock<BTreeMap<SessionName, Session>>,
+    compression: CompressionOptions,
 }
 
 impl MemoryStorage {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty store compressing as `compression` says (large artifacts take less memory).
+    pub fn with_compression(compression: CompressionOptions) -> Self {
+        Self {
+            compression,
+            ..Self::default()
+        }
     }
 
     // A panic in another thread cannot leave the map half-updated (each update is one insert or
@@ -84,12 +112,8 @@ impl Storage for MemoryStorage {
     }
 
     async fn put(&self, path: &ArtifactPath, artifact: Artifact) -> Result<ArtifactMeta> {
-        let meta = artifact.meta();
-        let stored = Stored {
-            bytes: artifact.into_bytes(),
-            kind: meta.kind,
-            hash: meta.hash.clone(),
-        };
+        let stored = Stored::new(&artifact, &self.compression);
+        let meta = stored.meta.clone();
         let mut sessions = self.write();
         let target = sessions
             .entry(path.session().clone())
@@ -111,12 +135,14 @@ impl Storage for MemoryStorage {
     }
 
     async fn get(&self, path: &ArtifactPath) -> Result<Option<Artifact>> {
-        Ok(self
+        let stored = self
             .read()
             .get(path.session())
             .and_then(|s| s.get(path.target_name()))
             .and_then(|t| t.get(&path.key))
-            .map(|s| Artifact::from_stored(s.bytes.clone(), Some(s.kind))))
+            .cloned();
+        // Decoded after the lock is released.
+        stored.map(|s| s.artifact(path)).transpose()
     }
 
     async fn head(&self, path: &ArtifactPath) -> Result<Option<ArtifactMeta>> {
@@ -125,11 +151,7 @@ impl Storage for MemoryStorage {
             .get(path.session())
             .and_then(|s| s.get(path.target_name()))
             .and_then(|t| t.get(&path.key))
-            .map(|s| ArtifactMeta {
-                size: s.bytes.len() as u64,
-                kind: s.kind,
-                hash: s.hash.clone(),
-            }))
+            .map(|s| s.meta.clone()))
     }
 
     async fn delete(&self, path: &ArtifactPath) -> Result<bool> {
@@ -186,12 +208,8 @@ impl Storage for MemoryStorage {
         let prepared: Vec<(ArtifactPath, Stored, ArtifactMeta)> = items
             .into_iter()
             .map(|(path, artifact)| {
-                let meta = artifact.meta();
-                let stored = Stored {
-                    bytes: artifact.into_bytes(),
-                    kind: meta.kind,
-                    hash: meta.hash.clone(),
-                };
+                let stored = Stored::new(&artifact, &self.compression);
+                let meta = stored.meta.clone();
                 (path, stored, meta)
             })
             .collect();
@@ -219,16 +237,24 @@ impl Storage for MemoryStorage {
     }
 
     async fn get_many(&self, paths: &[ArtifactPath]) -> Vec<Result<Option<Artifact>>> {
-        let sessions = self.read();
-        paths
-            .iter()
-            .map(|path| {
-                Ok(sessions
-                    .get(path.session())
-                    .and_then(|s| s.get(path.target_name()))
-                    .and_then(|t| t.get(&path.key))
-                    .map(|s| Artifact::from_stored(s.bytes.clone(), Some(s.kind))))
-            })
+        // Copy out under the lock (cheap: shared bytes), decode outside it.
+        let found: Vec<Option<Stored>> = {
+            let sessions = self.read();
+            paths
+                .iter()
+                .map(|path| {
+                    sessions
+                        .get(path.session())
+                        .and_then(|s| s.get(path.target_name()))
+                        .and_then(|t| t.get(&path.key))
+                        .cloned()
+                })
+                .collect()
+        };
+        found
+            .into_iter()
+            .zip(paths)
+            .map(|(stored, path)| stored.map(|s| s.artifact(path)).transpose())
             .collect()
     }
 
@@ -265,11 +291,7 @@ mod tests {
     #[test]
     fn conflicts_are_found_both_ways() {
         let mut t = Target::new();
-        let stored = Stored {
-            bytes: Bytes::new(),
-            kind: ArtifactKind::Text,
-            hash: ContentHash::of(b""),
-        };
+        let stored = Stored::new(&Artifact::text(""), &CompressionOptions::off());
         t.insert(Key::new("a/b/c").unwrap(), stored.clone());
         t.insert(Key::new("x").unwrap(), stored);
         let k = |s: &str| Key::new(s).unwrap();

@@ -211,7 +211,10 @@ async fn writes_never_leave_temp_files_behind() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::new(LocalStorage::with_options(
         dir.path(),
-        LocalOptions { fsync: true },
+        LocalOptions {
+            fsync: true,
+            ..LocalOptions::default()
+        },
     ));
     let t = store.target("s", "t").unwrap();
     for i in 0..20 {

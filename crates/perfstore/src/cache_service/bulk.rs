@@ -117,15 +117,16 @@ impl CacheServiceStorage {
         artifact: Artifact,
         before: Vec<ChildShape>,
     ) -> Result<ArtifactMeta> {
-        let shape = ChildShape::for_artifact(artifact.kind(), artifact.bytes());
+        // A clone shares the bytes; `put` needs the original if the entry vanished.
+        let (shape, stored, meta) = self.stored_form(artifact.clone());
         let file = Self::file(path, shape)?;
-        if !self.store_child(id, path, &file, &artifact).await? {
+        if !self.store_child(id, path, &file, &stored).await? {
             return self.put(path, artifact).await;
         }
         for other in before.into_iter().filter(|s| *s != shape) {
             self.delete_child(id, &Self::file(path, other)?).await?;
         }
-        Ok(artifact.meta())
+        Ok(meta)
     }
 
     pub(super) async fn get_many_pipelined(
@@ -159,7 +160,7 @@ impl CacheServiceStorage {
                     async move {
                         for shape in known {
                             match Self::file(path, shape) {
-                                Ok(file) => match self.fetch_child(id, &file).await {
+                                Ok(file) => match self.fetch_child(id, path, &file).await {
                                     Ok(Some(artifact)) => return (i, Ok(Some(artifact))),
                                     Ok(None) => {}
                                     Err(e) => return (i, Err(e)),

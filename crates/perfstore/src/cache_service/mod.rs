@@ -43,9 +43,10 @@ use serde_json::{Value, json};
 
 use self::mapping::{ChildFile, ChildShape};
 use crate::artifact::{Artifact, ArtifactMeta, canonical_json};
+use crate::compression::{self, CompressionOptions};
 use crate::error::{Error, Result};
 use crate::names::{ArtifactPath, Key, KeyPrefix, SessionName, TargetName, TargetPath};
-use crate::storage::{Capabilities, Storage};
+use crate::storage::{ByteReader, Capabilities, Storage};
 
 /// The `file_id` of every target's entry (the original module's constant).
 pub const ENTRY_FILE_ID: &str = "perf-entry";
@@ -57,6 +58,7 @@ pub struct CacheServiceStorage {
     namespace: String,
     persistent: bool,
     hints: Arc<IdHints>,
+    compression: CompressionOptions,
 }
 
 /// Entry ids seen by this handle, by target: hints that every use validates with the service.
@@ -128,7 +130,27 @@ impl CacheServiceStorage {
             namespace: namespace.into(),
             persistent,
             hints: Arc::default(),
+            compression: CompressionOptions::default(),
         }
+    }
+
+    /// The same backend compressing as `compression` says. Compressed artifacts are binary
+    /// child files holding a [`crate::compression`] container; they are read whatever this says.
+    pub fn with_compression(mut self, compression: CompressionOptions) -> Self {
+        self.compression = compression;
+        self
+    }
+
+    /// How `artifact` is stored: its shape, the artifact to send (a binary container if it is
+    /// compressed) and the metadata of the original.
+    fn stored_form(&self, artifact: Artifact) -> (ChildShape, Artifact, ArtifactMeta) {
+        let meta = artifact.meta();
+        let stored = compression::encode(&artifact, &self.compression);
+        if compression::is_container(&stored) {
+            return (ChildShape::Binary, Artifact::binary(stored), meta);
+        }
+        let shape = ChildShape::for_artifact(artifact.kind(), artifact.bytes());
+        (shape, artifact, meta)
     }
 
     /// The client behind this backend.
@@ -393,7 +415,12 @@ impl CacheServiceStorage {
             .map_err(backend_error)
     }
 
-    async fn fetch_child(&self, id: &str, file: &ChildFile) -> Result<Option<Artifact>> {
+    async fn fetch_child(
+        &self,
+        id: &str,
+        path: &ArtifactPath,
+        file: &ChildFile,
+    ) -> Result<Option<Artifact>> {
         let data = self.client.data();
         let (ns, key, fid) = (
             &self.namespace,
@@ -418,7 +445,19 @@ impl CacheServiceStorage {
                 .map_err(backend_error)?,
             ChildShape::EmptyText | ChildShape::EmptyBinary => Some(Bytes::new()),
         };
-        Ok(bytes.map(|b| Artifact::from_stored(b, kind)))
+        let Some(bytes) = bytes else {
+            return Ok(None);
+        };
+        if file.shape != ChildShape::Binary {
+            return Ok(Some(Artifact::from_stored(bytes, kind)));
+        }
+        // A binary child may hold a compressed artifact of any kind.
+        compression::decode(bytes, kind)
+            .map(Some)
+            .map_err(|reason| Error::Corrupt {
+                path: path.clone(),
+                reason,
+            })
     }
 
     /// Paths of every file below `{ns}/data/key-based/sessions[/{session}/targets]`.
@@ -500,7 +539,7 @@ impl Storage for CacheServiceStorage {
     }
 
     async fn put(&self, path: &ArtifactPath, artifact: Artifact) -> Result<ArtifactMeta> {
-        let shape = ChildShape::for_artifact(artifact.kind(), artifact.bytes());
+        let (shape, artifact, meta) = self.stored_form(artifact);
         let file = Self::file(path, shape)?;
         for _ in 0..ENTRY_ATTEMPTS {
             let Some((id, before)) = self.locate(path, true).await? else {
@@ -515,9 +554,103 @@ impl Storage for CacheServiceStorage {
             for other in before.into_iter().filter(|s| *s != shape) {
                 self.delete_child(&id, &Self::file(path, other)?).await?;
             }
-            return Ok(artifact.meta());
+            return Ok(meta);
         }
         Err(unstable(&path.target))
+    }
+
+    async fn put_stream(
+        &self,
+        path: &ArtifactPath,
+        mut reader: ByteReader,
+    ) -> Result<ArtifactMeta> {
+        use tokio::io::AsyncReadExt;
+        // The service refuses empty bodies: an empty stream is stored as the empty-bytes marker.
+        let mut first = vec![0u8; compression::STREAM_CHUNK];
+        let n = reader
+            .read(&mut first)
+            .await
+            .map_err(|source| Error::Stream {
+                path: path.clone(),
+                source,
+            })?;
+        if n == 0 {
+            return self.put(path, Artifact::binary(Bytes::new())).await;
+        }
+        first.truncate(n);
+        let reader: ByteReader = Box::pin(std::io::Cursor::new(first).chain(reader));
+        let file = Self::file(path, ChildShape::Binary)?;
+        let Some((id, before)) = self.locate(path, true).await? else {
+            return Err(unstable(&path.target));
+        };
+        let (body, outcome) = compression::encoding_stream(
+            reader,
+            self.compression,
+            Some(crate::artifact::ArtifactKind::Binary),
+        );
+        let stored = self
+            .client
+            .data()
+            .store_binary_stream(
+                &self.namespace,
+                &id,
+                opt(&file.data_key),
+                Some(file.data_file_id.as_str()),
+                Box::pin(body),
+            )
+            .await;
+        let summary = match (stored, outcome.get()) {
+            (Ok(_), Some(Ok(summary))) => summary,
+            // The input failed: the upload was cut off and the service stored nothing.
+            (_, Some(Err(message))) => {
+                return Err(Error::Stream {
+                    path: path.clone(),
+                    source: std::io::Error::other(message),
+                });
+            }
+            (Err(e), _) if e.is_not_found() => {
+                self.hints.forget(&path.target);
+                return Err(backend_message(&format!(
+                    "the entry of {} was deleted during the upload of {}; nothing was stored",
+                    path.target, path.key
+                )));
+            }
+            (Err(e), _) => return Err(backend_error(e)),
+            (Ok(_), None) => {
+                return Err(backend_message(
+                    "the service answered before the upload ended",
+                ));
+            }
+        };
+        for other in before.into_iter().filter(|s| *s != ChildShape::Binary) {
+            self.delete_child(&id, &Self::file(path, other)?).await?;
+        }
+        Ok(summary.meta)
+    }
+
+    async fn get_stream(&self, path: &ArtifactPath) -> Result<Option<ByteReader>> {
+        // Large artifacts are binary children (streamed or compressed): stream those; any
+        // other shape is small enough to load whole.
+        if let Some(entry) = self.find_entry(&path.target).await?
+            && let Ok(file) = Self::file(path, ChildShape::Binary)
+            && let Some(stream) = self
+                .client
+                .data()
+                .retrieve_binary_stream(
+                    &self.namespace,
+                    &entry.id,
+                    opt(&file.data_key),
+                    &file.data_file_id,
+                )
+                .await
+                .map_err(backend_error)?
+        {
+            return Ok(Some(compression::decoding_reader(stream)));
+        }
+        Ok(self
+            .get(path)
+            .await?
+            .map(|a| Box::pin(std::io::Cursor::new(a.into_bytes())) as ByteReader))
     }
 
     async fn get(&self, path: &ArtifactPath) -> Result<Option<Artifact>> {
@@ -527,7 +660,7 @@ impl Storage for CacheServiceStorage {
         // A hit on the likely file needs one request; a miss proves nothing (a string or
         // binary miss is an empty 404 even for an unknown entry), so list to be sure.
         if let Ok(file) = Self::file(path, likely_shape(&path.key))
-            && let Some(artifact) = self.fetch_child(&entry.id, &file).await?
+            && let Some(artifact) = self.fetch_child(&entry.id, path, &file).await?
         {
             return Ok(Some(artifact));
         }
@@ -535,7 +668,10 @@ impl Storage for CacheServiceStorage {
             return Ok(None);
         };
         for shape in shapes {
-            if let Some(artifact) = self.fetch_child(&id, &Self::file(path, shape)?).await? {
+            if let Some(artifact) = self
+                .fetch_child(&id, path, &Self::file(path, shape)?)
+                .await?
+            {
                 return Ok(Some(artifact));
             }
         }
