@@ -234,11 +234,21 @@ pub fn decode(stored: Bytes, kind: Option<ArtifactKind>) -> Result<Artifact, Str
                 .map_err(|e| format!("the compressed body does not decode: {e}"))?,
         ),
     };
-    check(original.len() as u64, &ContentHash::of(&original), size, &hash)?;
+    check(
+        original.len() as u64,
+        &ContentHash::of(&original),
+        size,
+        &hash,
+    )?;
     Ok(Artifact::from_stored(original, header.kind.or(kind)))
 }
 
-fn check(size: u64, hash: &ContentHash, want_size: u64, want_hash: &ContentHash) -> Result<(), String> {
+fn check(
+    size: u64,
+    hash: &ContentHash,
+    want_size: u64,
+    want_hash: &ContentHash,
+) -> Result<(), String> {
     if size != want_size || hash != want_hash {
         return Err(format!(
             "decoded {size} bytes with hash {hash}, but the container records {want_size} bytes with hash {want_hash}"
@@ -294,7 +304,9 @@ impl StreamEncoder {
 
     fn decide_at(&self) -> usize {
         match self.options.threshold {
-            Some(t) => usize::try_from(t).unwrap_or(usize::MAX).max(HEADER_MAGIC.len()),
+            Some(t) => usize::try_from(t)
+                .unwrap_or(usize::MAX)
+                .max(HEADER_MAGIC.len()),
             None => HEADER_MAGIC.len(),
         }
     }
@@ -514,7 +526,10 @@ pub struct StreamOutcome(std::sync::Arc<std::sync::Mutex<Option<Result<StreamSum
 
 impl StreamOutcome {
     fn set(&self, outcome: Result<StreamSummary, String>) {
-        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(outcome);
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(outcome);
     }
 
     /// `None` while the stream has not ended; `Some(Err)` with the input's error.
@@ -608,7 +623,10 @@ where
 }
 
 fn damaged(e: impl std::fmt::Display) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, format!("damaged container: {e}"))
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("damaged container: {e}"),
+    )
 }
 
 #[cfg(test)]

@@ -21,7 +21,11 @@ fn noise(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
-fn stream_encode(data: &[u8], chunk: usize, options: CompressionOptions) -> (Vec<u8>, StreamSummary) {
+fn stream_encode(
+    data: &[u8],
+    chunk: usize,
+    options: CompressionOptions,
+) -> (Vec<u8>, StreamSummary) {
     let mut encoder = StreamEncoder::new(options, Some(ArtifactKind::Text));
     let mut out = Vec::new();
     for piece in data.chunks(chunk.max(1)) {
@@ -53,30 +57,51 @@ fn large_compressible_artifacts_become_smaller_containers_that_decode_to_the_ori
     let a = Artifact::text(String::from_utf8(report(2 << 20)).unwrap());
     let stored = encode(&a, &CompressionOptions::default());
     assert!(is_container(&stored));
-    assert!(stored.len() < a.bytes().len() / 10, "{} bytes", stored.len());
+    assert!(
+        stored.len() < a.bytes().len() / 10,
+        "{} bytes",
+        stored.len()
+    );
     let back = decode(stored.clone(), Some(ArtifactKind::Binary)).unwrap();
     assert_eq!(back.bytes(), a.bytes());
-    assert_eq!(back.recorded_kind(), Some(ArtifactKind::Text), "the container's kind wins");
-    let (size, kind, hash) = container_meta(&stored[..HEADER_LEN], &stored[stored.len() - TRAILER_LEN..])
-        .unwrap()
-        .unwrap();
-    assert_eq!((size, kind, hash), (a.meta().size, Some(ArtifactKind::Text), a.meta().hash));
+    assert_eq!(
+        back.recorded_kind(),
+        Some(ArtifactKind::Text),
+        "the container's kind wins"
+    );
+    let (size, kind, hash) =
+        container_meta(&stored[..HEADER_LEN], &stored[stored.len() - TRAILER_LEN..])
+            .unwrap()
+            .unwrap();
+    assert_eq!(
+        (size, kind, hash),
+        (a.meta().size, Some(ArtifactKind::Text), a.meta().hash)
+    );
 }
 
 #[test]
 fn a_container_is_a_valid_zstd_file() {
     let original = report(3 << 20);
-    let stored = encode(&Artifact::binary(original.clone()), &CompressionOptions::default());
+    let stored = encode(
+        &Artifact::binary(original.clone()),
+        &CompressionOptions::default(),
+    );
     assert_eq!(zstd::stream::decode_all(&stored[..]).unwrap(), original);
 }
 
 #[test]
 fn incompressible_and_below_threshold_artifacts_stay_plain() {
     let random = Artifact::binary(noise(2 << 20, 7));
-    assert_eq!(encode(&random, &CompressionOptions::default()), *random.bytes());
+    assert_eq!(
+        encode(&random, &CompressionOptions::default()),
+        *random.bytes()
+    );
     let off = Artifact::binary(report(2 << 20));
     assert_eq!(encode(&off, &CompressionOptions::off()), *off.bytes());
-    assert_eq!(encode(&off, &CompressionOptions::above(4 << 20)), *off.bytes());
+    assert_eq!(
+        encode(&off, &CompressionOptions::above(4 << 20)),
+        *off.bytes()
+    );
 }
 
 #[test]
@@ -87,7 +112,10 @@ fn plain_bytes_that_look_like_a_container_are_escaped() {
     for options in [CompressionOptions::off(), CompressionOptions::default()] {
         let stored = encode(&a, &options);
         assert_ne!(stored, tricky);
-        assert_eq!(decode(stored.clone(), None).unwrap().bytes().as_ref(), &tricky[..]);
+        assert_eq!(
+            decode(stored.clone(), None).unwrap().bytes().as_ref(),
+            &tricky[..]
+        );
         let (streamed, _) = stream_encode(&tricky, 3, options);
         assert_eq!(stream_decode(&streamed, 5).unwrap(), tricky);
     }
@@ -128,7 +156,10 @@ fn a_stream_decides_at_the_threshold() {
     assert!(!summary.compressed);
     assert_eq!(plain, report(1000));
     let (random, summary) = stream_encode(&noise(1 << 20, 3), 10_000, options);
-    assert!(!summary.compressed, "incompressible input goes through plain");
+    assert!(
+        !summary.compressed,
+        "incompressible input goes through plain"
+    );
     assert_eq!(random, noise(1 << 20, 3));
 }
 
@@ -182,10 +213,8 @@ async fn async_adapters_round_trip_and_report_input_errors() {
     assert_eq!(back, data);
 
     // An input that fails midway ends the stream with its error and records it.
-    let failing = tokio::io::AsyncReadExt::chain(
-        std::io::Cursor::new(vec![1u8; 100_000]),
-        FailingReader,
-    );
+    let failing =
+        tokio::io::AsyncReadExt::chain(std::io::Cursor::new(vec![1u8; 100_000]), FailingReader);
     let (stream, outcome) = encoding_stream(Box::pin(failing), CompressionOptions::off(), None);
     let chunks: Vec<io::Result<Bytes>> = stream.collect().await;
     assert!(chunks.last().unwrap().is_err());
