@@ -7,6 +7,7 @@
 mod artifacts;
 mod failure;
 mod quickstart;
+mod stats;
 mod workflows;
 
 use std::process::ExitCode;
@@ -36,6 +37,8 @@ struct Cli {
     /// Cache-service URL [env: URL__TARGET_SERVER__CACHE_SERVICE]
     #[arg(long, global = true, value_name = "URL")]
     url: Option<String>,
+    #[command(flatten)]
+    stats: stats::StatsArgs,
 
     #[command(subcommand)]
     command: Command,
@@ -88,7 +91,8 @@ impl Cli {
     }
 
     fn open(&self) -> Result<Store, Failure> {
-        self.storage_config()?.open().map_err(Failure::from)
+        let store = self.storage_config()?.open().map_err(Failure::from)?;
+        Ok(self.stats.measure("store", store))
     }
 }
 
@@ -101,12 +105,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Rm(args) => artifacts::rm(&cli.open()?, args).await,
         Command::Quickstart(args) => {
             let config = cli.storage_config()?;
-            quickstart::run(&config, args).await
+            quickstart::run(&config, args, &cli.stats).await
         }
         Command::Serve(args) => args.clone().run().await.map_err(Failure::other),
         Command::Import(args) => workflows::transfer::import(&cli.open()?, args).await,
         Command::Export(args) => workflows::transfer::export(&cli.open()?, args).await,
-        Command::Copy(args) => workflows::transfer::copy(&cli.storage_config()?, args).await,
+        Command::Copy(args) => {
+            workflows::transfer::copy(&cli.storage_config()?, args, &cli.stats).await
+        }
         Command::Diff(args) => workflows::diff::run(&cli.open()?, args).await,
         Command::Baseline(cmd) => workflows::baseline::run(&cli.open()?, cmd).await,
         Command::Session(cmd) => workflows::session::run(&cli.open()?, cmd).await,
@@ -132,7 +138,11 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return Failure::other(e).report(),
     };
-    match runtime.block_on(run(cli)) {
+    let stats = cli.stats.clone();
+    let result = runtime.block_on(run(cli));
+    // After the command, also a failed one; on stderr, so stdout stays the command's output.
+    stats.print();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => failure.report(),
     }

@@ -5,6 +5,7 @@ use perfstore::{SessionName, StorageConfig, StorageMode, TargetName, TargetPath}
 use serde_json::json;
 
 use crate::failure::Failure;
+use crate::stats::StatsArgs;
 
 /// Arguments of `quickstart`.
 #[derive(Debug, Args)]
@@ -21,8 +22,12 @@ const PAGES: [(&str, u32, f64); 3] = [
 ];
 
 /// Stores one target per sample page (source, metrics, report), then lists and reads it back.
-pub async fn run(config: &StorageConfig, args: &QuickstartArgs) -> Result<(), Failure> {
-    let store = config.open()?;
+pub async fn run(
+    config: &StorageConfig,
+    args: &QuickstartArgs,
+    stats: &StatsArgs,
+) -> Result<(), Failure> {
+    let store = stats.measure("store", config.open()?);
     let session = SessionName::new(args.session.as_str())?;
     match config.mode {
         StorageMode::Local => println!(

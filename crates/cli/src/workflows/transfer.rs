@@ -17,6 +17,7 @@ use super::progress::Bar;
 use super::{print_json, resolve};
 use crate::artifacts::Format;
 use crate::failure::Failure;
+use crate::stats::StatsArgs;
 
 /// Arguments of `import`.
 #[derive(Debug, Args)]
@@ -249,10 +250,14 @@ fn describe(config: &StorageConfig) -> String {
 }
 
 /// `copy`: mirror the session of the configured store into another.
-pub async fn copy(source: &StorageConfig, args: &CopyArgs) -> Result<(), Failure> {
+pub async fn copy(
+    source: &StorageConfig,
+    args: &CopyArgs,
+    stats: &StatsArgs,
+) -> Result<(), Failure> {
     let to_config = destination(source, args)?;
-    let from = source.open()?;
-    let to = to_config.open()?;
+    let from = stats.measure("source", source.open()?);
+    let to = stats.measure("destination", to_config.open()?);
     let session = resolve(&from, &args.session).await?;
     let bar = Bar::new("copying");
     let options = CopyOptions {
