@@ -12,3 +12,5 @@ if [[ -x tests/compat/run.sh ]]; then
     tests/compat/run.sh
 fi
 scripts/bench-vs-reference.sh --quick
+# A 64 MiB artifact through `perfstore put/get` and our server on disk: every peak RSS < 64 MiB.
+scripts/stream-rss.sh 64

@@ -1,6 +1,6 @@
 //! The artifact commands: `put`, `get`, `head`, `ls`, `rm`.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
@@ -92,11 +92,17 @@ pub struct RmArgs {
     pub all: bool,
 }
 
-fn read_input(file: Option<&PathBuf>) -> Result<Vec<u8>, Failure> {
-    let mut bytes = Vec::new();
+/// Inputs up to this size are read whole, so their kind (text or binary) is known; larger ones
+/// are streamed to the store in bounded memory, as bytes.
+const WHOLE_INPUT_LIMIT: u64 = 4 << 20;
+
+/// The input: FILE, or stdin for `-` or nothing.
+async fn open_input(
+    file: Option<&PathBuf>,
+) -> Result<Box<dyn tokio::io::AsyncRead + Send + Unpin>, Failure> {
     match file {
         Some(path) if path.as_os_str() != "-" => {
-            bytes = std::fs::read(path).map_err(|e| {
+            let opened = tokio::fs::File::open(path).await.map_err(|e| {
                 let msg = format!("cannot read {}: {e}", path.display());
                 if e.kind() == std::io::ErrorKind::NotFound {
                     Failure::not_found(msg)
@@ -104,20 +110,35 @@ fn read_input(file: Option<&PathBuf>) -> Result<Vec<u8>, Failure> {
                     Failure::other(msg)
                 }
             })?;
+            Ok(Box::new(opened))
         }
-        _ => {
-            std::io::stdin()
-                .read_to_end(&mut bytes)
-                .map_err(|e| Failure::other(format!("cannot read stdin: {e}")))?;
-        }
+        _ => Ok(Box::new(tokio::io::stdin())),
     }
-    Ok(bytes)
 }
 
-/// `put`: without a flag, UTF-8 input is stored as text and anything else as binary, byte for byte.
+/// `put`: without a flag, UTF-8 input is stored as text and anything else as binary, byte for
+/// byte; input over 4 MiB is streamed (bounded memory) and stored as bytes. `--json` and
+/// `--text` read the input whole, since they validate it.
 pub async fn put(store: &Store, args: &PutArgs) -> Result<(), Failure> {
+    use tokio::io::AsyncReadExt;
     let path = args.path.parse()?;
-    let bytes = read_input(args.file.as_ref())?;
+    let mut input = open_input(args.file.as_ref()).await?;
+    let read_failed = |e: std::io::Error| Failure::other(format!("cannot read the input: {e}"));
+    let mut bytes = Vec::with_capacity(WHOLE_INPUT_LIMIT as usize + 1);
+    if args.json || args.text {
+        input.read_to_end(&mut bytes).await.map_err(read_failed)?;
+    } else {
+        (&mut input)
+            .take(WHOLE_INPUT_LIMIT + 1)
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(read_failed)?;
+        if bytes.len() as u64 > WHOLE_INPUT_LIMIT {
+            let rest = std::io::Cursor::new(bytes).chain(input);
+            store.put_stream(&path, Box::pin(rest)).await?;
+            return Ok(());
+        }
+    }
     let artifact = if args.json {
         Artifact::json_from_slice(&bytes)
             .map_err(|e| Failure::invalid(format!("input is not valid JSON: {e}")))?
@@ -136,17 +157,27 @@ pub async fn put(store: &Store, args: &PutArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// `get`: the stored bytes, unchanged, on stdout.
+/// `get`: the stored bytes, unchanged, on stdout, streamed (bounded memory at any size).
 pub async fn get(store: &Store, args: &PathArgs) -> Result<(), Failure> {
+    use tokio::io::AsyncWriteExt;
     let path = args.parse()?;
-    let artifact = store
-        .get(&path)
+    let mut reader = store
+        .get_stream(&path)
         .await?
         .ok_or_else(|| Failure::not_found(format!("artifact {path} not found")))?;
-    let mut out = std::io::stdout().lock();
-    out.write_all(artifact.bytes())
-        .and_then(|()| out.flush())
-        .map_err(|e| Failure::other(format!("cannot write to stdout: {e}")))
+    let mut out = tokio::io::stdout();
+    let copied = tokio::io::copy(&mut reader, &mut out).await;
+    let flushed = out.flush().await;
+    match (copied, flushed) {
+        (Ok(_), Ok(())) => Ok(()),
+        // A damaged compressed artifact surfaces while reading.
+        (Err(e), _) if e.kind() == std::io::ErrorKind::InvalidData => {
+            Err(Failure::other(format!("artifact {path}: {e}")))
+        }
+        (Err(e), _) | (_, Err(e)) => Err(Failure::other(format!(
+            "cannot copy artifact {path} to stdout: {e}"
+        ))),
+    }
 }
 
 fn meta_json(path: &ArtifactPath, meta: &ArtifactMeta) -> serde_json::Value {

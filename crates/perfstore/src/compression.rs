@@ -181,12 +181,27 @@ fn parse_trailer(bytes: &[u8]) -> Result<(u64, ContentHash), String> {
 pub fn container_meta(
     head_bytes: &[u8],
     tail_bytes: &[u8],
-) -> Option<Result<(u64, Option<ArtifactKind>, ContentHash), String>> {
+) -> Option<Result<ContainerMeta, String>> {
     let header = match parse_header(head_bytes)? {
         Ok(h) => h,
         Err(e) => return Some(Err(e)),
     };
-    Some(parse_trailer(tail_bytes).map(|(size, hash)| (size, header.kind, hash)))
+    Some(parse_trailer(tail_bytes).map(|(size, hash)| ContainerMeta {
+        size,
+        kind: header.kind,
+        hash,
+    }))
+}
+
+/// What a container records about the original.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerMeta {
+    /// Original size.
+    pub size: u64,
+    /// Kind, where recorded.
+    pub kind: Option<ArtifactKind>,
+    /// Hash of the original bytes.
+    pub hash: ContentHash,
 }
 
 /// The bytes to store for `artifact`: a container if it is worth compressing (or must be
@@ -398,13 +413,16 @@ enum DecoderState {
     /// Fewer than [`HEADER_LEN`] bytes seen.
     Sniffing(Vec<u8>),
     Plain,
-    Container {
-        zstd: Option<zstd::stream::write::Decoder<'static, Vec<u8>>>,
-        /// The last bytes seen, withheld because they may be the trailer.
-        pending: Vec<u8>,
-        hasher: Sha256,
-        size: u64,
-    },
+    Container(Box<ContainerDecoding>),
+}
+
+/// Decoding a container's body (boxed: far larger than the other states).
+struct ContainerDecoding {
+    zstd: Option<zstd::stream::write::Decoder<'static, Vec<u8>>>,
+    /// The last bytes seen, withheld because they may be the trailer.
+    pending: Vec<u8>,
+    hasher: Sha256,
+    size: u64,
 }
 
 /// Turns stored bytes back into the original, chunk by chunk, in bounded memory; a container's
@@ -439,12 +457,13 @@ impl StreamDecoder {
                 self.start(seen)
             }
             DecoderState::Plain => Ok(chunk.to_vec()),
-            DecoderState::Container {
-                zstd,
-                pending,
-                hasher,
-                size,
-            } => {
+            DecoderState::Container(c) => {
+                let ContainerDecoding {
+                    zstd,
+                    pending,
+                    hasher,
+                    size,
+                } = c.as_mut();
                 pending.extend_from_slice(chunk);
                 if pending.len() <= TRAILER_LEN {
                     return Ok(Vec::new());
@@ -476,12 +495,12 @@ impl StreamDecoder {
                     Codec::Stored => None,
                     Codec::Zstd => Some(zstd::stream::write::Decoder::new(Vec::new())?),
                 };
-                self.state = DecoderState::Container {
+                self.state = DecoderState::Container(Box::new(ContainerDecoding {
                     zstd,
                     pending: Vec::new(),
                     hasher: Sha256::new(),
                     size: 0,
-                };
+                }));
                 self.push(&seen[HEADER_LEN..])
             }
         }
@@ -493,12 +512,13 @@ impl StreamDecoder {
             // Too short to be a container: plain bytes.
             DecoderState::Sniffing(seen) => Ok(seen),
             DecoderState::Plain => Ok(Vec::new()),
-            DecoderState::Container {
-                zstd,
-                pending,
-                mut hasher,
-                mut size,
-            } => {
+            DecoderState::Container(c) => {
+                let ContainerDecoding {
+                    zstd,
+                    pending,
+                    mut hasher,
+                    mut size,
+                } = *c;
                 let (want_size, want_hash) = parse_trailer(&pending).map_err(damaged)?;
                 let out = match zstd {
                     Some(mut decoder) => {
@@ -554,10 +574,10 @@ pub fn encoding_stream(
     use tokio::io::AsyncReadExt;
     let outcome = StreamOutcome::default();
     let slot = outcome.clone();
-    let state = Some((reader, StreamEncoder::new(options, kind), slot));
+    let buf = vec![0u8; STREAM_CHUNK];
+    let state = Some((reader, StreamEncoder::new(options, kind), slot, buf));
     let stream = futures::stream::unfold(state, |state| async move {
-        let (mut reader, mut encoder, slot) = state?;
-        let mut buf = vec![0u8; STREAM_CHUNK];
+        let (mut reader, mut encoder, slot, mut buf) = state?;
         loop {
             let n = match reader.read(&mut buf).await {
                 Ok(n) => n,
@@ -580,7 +600,9 @@ pub fn encoding_stream(
             }
             match encoder.push(&buf[..n]) {
                 Ok(out) if out.is_empty() => continue,
-                Ok(out) => return Some((Ok(Bytes::from(out)), Some((reader, encoder, slot)))),
+                Ok(out) => {
+                    return Some((Ok(Bytes::from(out)), Some((reader, encoder, slot, buf))));
+                }
                 Err(e) => {
                     slot.set(Err(e.to_string()));
                     return Some((Err(e), None));

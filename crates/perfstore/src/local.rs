@@ -267,13 +267,13 @@ fn head_of(file: &Path, path: &ArtifactPath) -> Result<Option<ArtifactMeta>> {
                 path: path.clone(),
                 reason,
             };
-            let (size, kind, hash) = compression::container_meta(&head, &tail)
+            let recorded = compression::container_meta(&head, &tail)
                 .ok_or_else(|| corrupt("not a container".to_owned()))?
                 .map_err(corrupt)?;
             return Ok(Some(ArtifactMeta {
-                size,
-                kind: kind.unwrap_or(ArtifactKind::Binary),
-                hash,
+                size: recorded.size,
+                kind: recorded.kind.unwrap_or(ArtifactKind::Binary),
+                hash: recorded.hash,
             }));
         }
         f.rewind().map_err(|e| io_err("read", e))?;

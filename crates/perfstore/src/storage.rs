@@ -91,7 +91,11 @@ pub trait Storage: fmt::Debug + Send + Sync + 'static {
     ///
     /// The default buffers the whole stream and calls [`put`](Storage::put); backends that
     /// can hold large artifacts override it to use bounded memory.
-    async fn put_stream(&self, path: &ArtifactPath, mut reader: ByteReader) -> Result<ArtifactMeta> {
+    async fn put_stream(
+        &self,
+        path: &ArtifactPath,
+        mut reader: ByteReader,
+    ) -> Result<ArtifactMeta> {
         let mut bytes = Vec::new();
         reader
             .read_to_end(&mut bytes)

@@ -299,7 +299,8 @@ impl FileStore {
                     } else {
                         match writer.wait_for_capacity(STREAM_PARTS_IN_FLIGHT).await {
                             Ok(()) => {
-                                writer.put(chunk);
+                                // Copied: a body chunk can pin a much larger receive buffer.
+                                writer.write(&chunk);
                                 None
                             }
                             Err(source) => Some(StreamPutError::Store(backend(source))),

@@ -69,12 +69,11 @@ fn large_compressible_artifacts_become_smaller_containers_that_decode_to_the_ori
         Some(ArtifactKind::Text),
         "the container's kind wins"
     );
-    let (size, kind, hash) =
-        container_meta(&stored[..HEADER_LEN], &stored[stored.len() - TRAILER_LEN..])
-            .unwrap()
-            .unwrap();
+    let meta = container_meta(&stored[..HEADER_LEN], &stored[stored.len() - TRAILER_LEN..])
+        .unwrap()
+        .unwrap();
     assert_eq!(
-        (size, kind, hash),
+        (meta.size, meta.kind, meta.hash),
         (a.meta().size, Some(ArtifactKind::Text), a.meta().hash)
     );
 }
