@@ -447,7 +447,7 @@ impl Storage for LocalStorage {
         path: &ArtifactPath,
         mut reader: ByteReader,
     ) -> Result<ArtifactMeta> {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        use tokio::io::AsyncWriteExt;
         let file = self.file_path(path);
         let options = self.options;
         let temp = {
@@ -461,13 +461,7 @@ impl Storage for LocalStorage {
         // Any failure returns early and drops `temp`, which deletes it: nothing half-written
         // is ever visible under the key.
         loop {
-            let n = reader
-                .read(&mut buf)
-                .await
-                .map_err(|source| Error::Stream {
-                    path: path.clone(),
-                    source,
-                })?;
+            let n = crate::storage::read_input(&mut reader, &mut buf, path).await?;
             if n == 0 {
                 break;
             }

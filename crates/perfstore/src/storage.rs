@@ -155,6 +155,18 @@ pub trait Storage: fmt::Debug + Send + Sync + 'static {
 /// gives.
 pub type ByteReader = Pin<Box<dyn AsyncRead + Send + 'static>>;
 
+/// Reads the next chunk of a streaming save's input; its failure is [`Error::Stream`].
+pub(crate) async fn read_input(
+    reader: &mut ByteReader,
+    buf: &mut [u8],
+    path: &ArtifactPath,
+) -> Result<usize> {
+    reader.read(buf).await.map_err(|source| Error::Stream {
+        path: path.clone(),
+        source,
+    })
+}
+
 /// How many operations the default bulk methods keep in flight.
 pub const BULK_CONCURRENCY: usize = 32;
 

@@ -567,13 +567,7 @@ impl Storage for CacheServiceStorage {
         use tokio::io::AsyncReadExt;
         // The service refuses empty bodies: an empty stream is stored as the empty-bytes marker.
         let mut first = vec![0u8; compression::STREAM_CHUNK];
-        let n = reader
-            .read(&mut first)
-            .await
-            .map_err(|source| Error::Stream {
-                path: path.clone(),
-                source,
-            })?;
+        let n = crate::storage::read_input(&mut reader, &mut first, path).await?;
         if n == 0 {
             return self.put(path, Artifact::binary(Bytes::new())).await;
         }
