@@ -204,28 +204,28 @@ pub struct ContainerMeta {
     pub hash: ContentHash,
 }
 
-/// The bytes to store for `artifact`: a container if it is worth compressing (or must be
-/// escaped), else the artifact's own bytes.
-pub fn encode(artifact: &Artifact, options: &CompressionOptions) -> Bytes {
+/// The bytes to store for `artifact` (a container if it is worth compressing, or must be
+/// escaped; else the artifact's own bytes) and the original's metadata, hashed once for both.
+pub fn encode(artifact: &Artifact, options: &CompressionOptions) -> (Bytes, ArtifactMeta) {
+    let meta = artifact.meta();
     let bytes = artifact.bytes();
     if options.applies_to(bytes.len() as u64)
         && let Ok(body) = zstd::bulk::compress(bytes, options.level)
         && (body.len() as f64) <= bytes.len() as f64 * WORTH_IT
     {
-        return container(Codec::Zstd, artifact, &body);
+        return (container(Codec::Zstd, artifact, &meta, &body), meta);
     }
     if bytes.starts_with(&HEADER_MAGIC) {
-        return container(Codec::Stored, artifact, bytes);
+        return (container(Codec::Stored, artifact, &meta, bytes), meta);
     }
-    bytes.clone()
+    (bytes.clone(), meta)
 }
 
-fn container(codec: Codec, artifact: &Artifact, body: &[u8]) -> Bytes {
+fn container(codec: Codec, artifact: &Artifact, meta: &ArtifactMeta, body: &[u8]) -> Bytes {
     let mut out = Vec::with_capacity(HEADER_LEN + body.len() + TRAILER_LEN);
     out.extend_from_slice(&header(codec, artifact.recorded_kind()));
     out.extend_from_slice(body);
-    let hash = ContentHash::of(artifact.bytes());
-    out.extend_from_slice(&trailer(artifact.bytes().len() as u64, &hash));
+    out.extend_from_slice(&trailer(meta.size, &meta.hash));
     Bytes::from(out)
 }
 

@@ -423,9 +423,9 @@ impl Storage for LocalStorage {
         let options = self.options;
         let path = path.clone();
         blocking(move || {
-            let stored = compression::encode(&artifact, &options.compression);
+            let (stored, meta) = compression::encode(&artifact, &options.compression);
             write_atomic(&file, &stored, options, &path)?;
-            Ok(artifact.meta())
+            Ok(meta)
         })
         .await
     }
@@ -554,9 +554,9 @@ impl Storage for LocalStorage {
             .map(|(path, artifact)| (self.file_path(&path), path, artifact))
             .collect();
         in_parallel(jobs, move |(file, path, artifact)| {
-            let stored = compression::encode(&artifact, &options.compression);
+            let (stored, meta) = compression::encode(&artifact, &options.compression);
             write_atomic(&file, &stored, options, &path)?;
-            Ok(artifact.meta())
+            Ok(meta)
         })
         .await
     }

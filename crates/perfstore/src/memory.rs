@@ -24,10 +24,8 @@ struct Stored {
 
 impl Stored {
     fn new(artifact: &Artifact, compression: &CompressionOptions) -> Self {
-        Self {
-            bytes: compression::encode(artifact, compression),
-            meta: artifact.meta(),
-        }
+        let (bytes, meta) = compression::encode(artifact, compression);
+        Self { bytes, meta }
     }
 
     fn artifact(&self, path: &ArtifactPath) -> Result<Artifact> {

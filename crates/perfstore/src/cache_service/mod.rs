@@ -144,8 +144,7 @@ impl CacheServiceStorage {
     /// How `artifact` is stored: its shape, the artifact to send (a binary container if it is
     /// compressed) and the metadata of the original.
     fn stored_form(&self, artifact: Artifact) -> (ChildShape, Artifact, ArtifactMeta) {
-        let meta = artifact.meta();
-        let stored = compression::encode(&artifact, &self.compression);
+        let (stored, meta) = compression::encode(&artifact, &self.compression);
         if compression::is_container(&stored) {
             return (ChildShape::Binary, Artifact::binary(stored), meta);
         }

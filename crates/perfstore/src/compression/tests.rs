@@ -2,6 +2,10 @@ use proptest::prelude::*;
 
 use super::*;
 
+fn stored(artifact: &Artifact, options: &CompressionOptions) -> Bytes {
+    encode(artifact, options).0
+}
+
 fn report(len: usize) -> Vec<u8> {
     // An HTML-like report: compresses well, like the real thing.
     let row = b"<tr><td class=\"metric\">p99_latency_ms</td><td>12.5</td></tr>\n";
@@ -49,13 +53,13 @@ fn stream_decode(stored: &[u8], chunk: usize) -> io::Result<Vec<u8>> {
 #[test]
 fn small_artifacts_are_stored_as_they_are() {
     let a = Artifact::text("# small report");
-    assert_eq!(encode(&a, &CompressionOptions::default()), *a.bytes());
+    assert_eq!(stored(&a, &CompressionOptions::default()), *a.bytes());
 }
 
 #[test]
 fn large_compressible_artifacts_become_smaller_containers_that_decode_to_the_original() {
     let a = Artifact::text(String::from_utf8(report(2 << 20)).unwrap());
-    let stored = encode(&a, &CompressionOptions::default());
+    let stored = stored(&a, &CompressionOptions::default());
     assert!(is_container(&stored));
     assert!(
         stored.len() < a.bytes().len() / 10,
@@ -81,7 +85,7 @@ fn large_compressible_artifacts_become_smaller_containers_that_decode_to_the_ori
 #[test]
 fn a_container_is_a_valid_zstd_file() {
     let original = report(3 << 20);
-    let stored = encode(
+    let stored = stored(
         &Artifact::binary(original.clone()),
         &CompressionOptions::default(),
     );
@@ -92,13 +96,13 @@ fn a_container_is_a_valid_zstd_file() {
 fn incompressible_and_below_threshold_artifacts_stay_plain() {
     let random = Artifact::binary(noise(2 << 20, 7));
     assert_eq!(
-        encode(&random, &CompressionOptions::default()),
+        stored(&random, &CompressionOptions::default()),
         *random.bytes()
     );
     let off = Artifact::binary(report(2 << 20));
-    assert_eq!(encode(&off, &CompressionOptions::off()), *off.bytes());
+    assert_eq!(stored(&off, &CompressionOptions::off()), *off.bytes());
     assert_eq!(
-        encode(&off, &CompressionOptions::above(4 << 20)),
+        stored(&off, &CompressionOptions::above(4 << 20)),
         *off.bytes()
     );
 }
@@ -109,7 +113,7 @@ fn plain_bytes_that_look_like_a_container_are_escaped() {
     tricky.extend_from_slice(b"not really compressed");
     let a = Artifact::binary(tricky.clone());
     for options in [CompressionOptions::off(), CompressionOptions::default()] {
-        let stored = encode(&a, &options);
+        let stored = stored(&a, &options);
         assert_ne!(stored, tricky);
         assert_eq!(
             decode(stored.clone(), None).unwrap().bytes().as_ref(),
@@ -120,14 +124,14 @@ fn plain_bytes_that_look_like_a_container_are_escaped() {
     }
     // Only the magic matches: still escaped, still read back exactly.
     let magic_only = Artifact::binary([&HEADER_MAGIC[..], b"xyz"].concat());
-    let stored = encode(&magic_only, &CompressionOptions::off());
+    let stored = stored(&magic_only, &CompressionOptions::off());
     assert_eq!(decode(stored, None).unwrap().bytes(), magic_only.bytes());
 }
 
 #[test]
 fn damage_is_an_error_not_wrong_bytes() {
     let original = report(2 << 20);
-    let stored = encode(&Artifact::binary(original), &CompressionOptions::default()).to_vec();
+    let stored = stored(&Artifact::binary(original), &CompressionOptions::default()).to_vec();
     let mut flipped = stored.clone();
     let middle = flipped.len() / 2;
     flipped[middle] ^= 0x55;
@@ -187,7 +191,7 @@ proptest! {
         prop_assert_eq!(&summary.meta.hash, &ContentHash::of(&data));
         prop_assert_eq!(stream_decode(&streamed, chunk_out).unwrap(), data.clone());
         prop_assert_eq!(decode(Bytes::from(streamed), None).unwrap().bytes().to_vec(), data.clone());
-        let whole = encode(&Artifact::binary(data.clone()), &options);
+        let whole = stored(&Artifact::binary(data.clone()), &options);
         prop_assert_eq!(stream_decode(&whole, chunk_out).unwrap(), data.clone());
         prop_assert_eq!(decode(whole, None).unwrap().bytes().to_vec(), data);
     }
