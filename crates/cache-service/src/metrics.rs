@@ -75,6 +75,8 @@ pub enum RouteGroup {
     DataDelete,
     /// `/{ns}/cache/{id}/data/list…`
     DataList,
+    /// `/{ns}/cache/{id}/data/batch/…` (perfstore's extension)
+    DataBatch,
     /// `/{ns}/file-hashes`, `/{ns}/file-ids`, `/{ns}/stats`, `/namespaces/list`
     Namespace,
     /// `/admin/storage/…`
@@ -95,7 +97,7 @@ pub enum RouteGroup {
 
 impl RouteGroup {
     /// Every group, in the order above.
-    pub const ALL: [RouteGroup; 19] = [
+    pub const ALL: [RouteGroup; 20] = [
         RouteGroup::Store,
         RouteGroup::Retrieve,
         RouteGroup::Exists,
@@ -107,6 +109,7 @@ impl RouteGroup {
         RouteGroup::DataUpdate,
         RouteGroup::DataDelete,
         RouteGroup::DataList,
+        RouteGroup::DataBatch,
         RouteGroup::Namespace,
         RouteGroup::AdminStorage,
         RouteGroup::Server,
@@ -131,6 +134,7 @@ impl RouteGroup {
             RouteGroup::DataUpdate => "data_update",
             RouteGroup::DataDelete => "data_delete",
             RouteGroup::DataList => "data_list",
+            RouteGroup::DataBatch => "data_batch",
             RouteGroup::Namespace => "namespace",
             RouteGroup::AdminStorage => "admin_storage",
             RouteGroup::Server => "server",
@@ -158,6 +162,7 @@ impl RouteGroup {
                     "update" => RouteGroup::DataUpdate,
                     "delete" => RouteGroup::DataDelete,
                     "list" => RouteGroup::DataList,
+                    "batch" => RouteGroup::DataBatch,
                     _ => RouteGroup::Other,
                 };
             }
@@ -490,6 +495,7 @@ mod tests {
             ("data_exists", 2),
             ("data_list", 2),
             ("data_delete", 4),
+            ("data_batch", 2),
             ("namespace", 4),
             ("admin_storage", 10),
             ("server", 1),

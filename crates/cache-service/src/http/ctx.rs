@@ -331,6 +331,20 @@ impl Checks {
         }
     }
 
+    /// A field of a JSON body that fails this server's own rule, at `loc` below `body`
+    /// (e.g. `["files", 3, "data_file_id"]`).
+    pub fn body_field(&mut self, loc: &[Value], msg: String, input: Value) {
+        let mut full = vec![json!("body")];
+        full.extend_from_slice(loc);
+        self.issues.push(ValidationIssue {
+            kind: "value_error".to_owned(),
+            loc: full,
+            msg,
+            input,
+            ctx: None,
+        });
+    }
+
     /// A failure of this server's own rule (reported like a wrapper `value_error`).
     pub fn reject(&mut self, name: &str, raw: &str, msg: String) {
         self.push("value_error", ["query", name], msg, json!(raw), None);

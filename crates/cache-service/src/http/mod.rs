@@ -18,7 +18,7 @@ use axum::response::Response;
 use percent_encoding::percent_decode_str;
 
 use self::ctx::Ctx;
-use self::handlers::{admin, data, entries, info, retrieve, store};
+use self::handlers::{admin, batch, data, entries, info, retrieve, store};
 use self::routing::{Matched, Route, RouteTable};
 use crate::AppState;
 use crate::metrics::RouteGroup;
@@ -29,7 +29,7 @@ macro_rules! route {
     };
 }
 
-/// Every implemented route, in the reference's registration order (`setup_routes` of
+/// Every implemented route, in the reference's registration order, then perfstore's extensions (`setup_routes` of
 /// `Cache_Service__Fast_API` and of each routes class). Zip, test-data, docs and console
 /// routes are not implemented.
 pub fn route_table() -> RouteTable {
@@ -126,6 +126,10 @@ pub fn route_table() -> RouteTable {
         route!(GET "/info/versions" => info::versions),
         // Routes__Set_Cookie
         route!(POST "/auth/set-auth-cookie" => info::set_auth_cookie),
+        // perfstore's batch child data (not in the reference; last, so no reference route is
+        // shadowed — COMPAT.md D33)
+        route!(POST "/{namespace}/cache/{cache_id}/data/batch/store" => batch::store),
+        route!(POST "/{namespace}/cache/{cache_id}/data/batch/retrieve" => batch::retrieve),
     ])
 }
 
@@ -224,7 +228,7 @@ mod tests {
     #[test]
     fn table_compiles_and_has_every_route() {
         let table = route_table();
-        assert_eq!(table.routes().len(), 76);
+        assert_eq!(table.routes().len(), 78);
     }
 
     #[test]

@@ -23,6 +23,28 @@ pub enum ChildData {
     Binary(Bytes),
 }
 
+impl ChildData {
+    /// A child file's value from its stored bytes; `None` for an empty `.json` or `.txt` file
+    /// (which the reference treats as missing).
+    pub fn decode(data_type: DataType, bytes: Bytes) -> ServiceResult<Option<ChildData>> {
+        Ok(Some(match data_type {
+            DataType::Binary => ChildData::Binary(bytes),
+            _ if bytes.is_empty() => return Ok(None),
+            DataType::Json => ChildData::Json(parse_stored_json(&bytes)?),
+            DataType::String => ChildData::Text(
+                String::from_utf8(bytes.to_vec())
+                    .map_err(|e| ServiceError::python("UnicodeDecodeError", e.to_string()))?,
+            ),
+            DataType::TypeSafe => {
+                return Err(ServiceError::python(
+                    "ValueError",
+                    "Unknown data type: Enum__Cache__Data_Type.TYPE_SAFE",
+                ));
+            }
+        }))
+    }
+}
+
 /// Identifies child files: the data key (may be `""`) and the data file id.
 #[derive(Debug, Clone, Copy)]
 pub struct ChildKey<'a> {
@@ -38,7 +60,7 @@ pub struct ChildKey<'a> {
 
 impl CacheService {
     /// The entry's data folders; `None` if the entry does not exist.
-    async fn data_folders(
+    pub(super) async fn data_folders(
         &self,
         namespace: &str,
         cache_id: &str,
@@ -60,10 +82,23 @@ impl CacheService {
         let Some(folders) = self.data_folders(key.namespace, key.cache_id).await? else {
             return Ok(None);
         };
+        self.store_child_in(&folders, key, data_type, bytes)
+            .await
+            .map(Some)
+    }
+
+    /// [`Self::store_child`] into known data folders.
+    pub(super) async fn store_child_in(
+        &self,
+        folders: &[String],
+        key: ChildKey<'_>,
+        data_type: DataType,
+        bytes: Bytes,
+    ) -> ServiceResult<DataStoreResponse> {
         let extension = paths::data_extension(data_type);
         let mut data_file_id = key.data_file_id.to_owned();
         let mut created = Vec::with_capacity(folders.len());
-        for folder in &folders {
+        for folder in folders {
             if data_file_id.is_empty() {
                 data_file_id = CacheId::new_random().into_string();
             }
@@ -71,7 +106,7 @@ impl CacheService {
             self.store().put(&path, bytes.clone()).await?;
             created.push(path);
         }
-        Ok(Some(DataStoreResponse {
+        Ok(DataStoreResponse {
             cache_id: key.cache_id.to_owned(),
             data_files_created: created,
             data_key: key.data_key.to_owned(),
@@ -81,7 +116,7 @@ impl CacheService {
             file_size: bytes.len() as u64,
             namespace: key.namespace.to_owned(),
             timestamp: now_ms(),
-        }))
+        })
     }
 
     /// Writes a binary child file from a stream into the first data folder, then copies it
@@ -169,22 +204,9 @@ impl CacheService {
             let Some(bytes) = self.store().get(&path).await? else {
                 continue;
             };
-            let data = match data_type {
-                DataType::Binary => ChildData::Binary(bytes),
-                _ if bytes.is_empty() => continue,
-                DataType::Json => ChildData::Json(parse_stored_json(&bytes)?),
-                DataType::String => ChildData::Text(
-                    String::from_utf8(bytes.to_vec())
-                        .map_err(|e| ServiceError::python("UnicodeDecodeError", e.to_string()))?,
-                ),
-                DataType::TypeSafe => {
-                    return Err(ServiceError::python(
-                        "ValueError",
-                        "Unknown data type: Enum__Cache__Data_Type.TYPE_SAFE",
-                    ));
-                }
-            };
-            return Ok(Some(data));
+            if let Some(data) = ChildData::decode(data_type, bytes)? {
+                return Ok(Some(data));
+            }
         }
         Ok(None)
     }

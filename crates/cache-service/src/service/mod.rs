@@ -4,6 +4,7 @@
 //! The service keeps no state besides the store, so any number of instances may share one
 //! bucket or folder.
 
+pub mod batch;
 pub mod data;
 pub mod entry;
 pub mod listing;

@@ -395,6 +395,32 @@ impl FileStore {
         }
     }
 
+    /// Reads a file only if it holds at most `max` bytes: its bytes, or [`BoundedRead::TooLarge`]
+    /// with its size (nothing read); `None` if it does not exist. One request on every backend.
+    pub async fn get_bounded(
+        &self,
+        path: &str,
+        max: u64,
+    ) -> Result<Option<BoundedRead>, StoreError> {
+        let Ok(location) = Self::parse(path) else {
+            return Ok(None);
+        };
+        self.timed(StoreOperation::Get, async {
+            let result = match self.inner.get(&location).await {
+                Ok(result) => result,
+                Err(source) => return not_found_as_none(path, source).map(|_| None),
+            };
+            if result.meta.size > max {
+                return Ok(Some(BoundedRead::TooLarge(result.meta.size)));
+            }
+            match result.bytes().await {
+                Ok(bytes) => Ok(Some(BoundedRead::Whole(bytes))),
+                Err(source) => not_found_as_none(path, source).map(|_| None),
+            }
+        })
+        .await
+    }
+
     /// Whether a file exists.
     pub async fn exists(&self, path: &str) -> Result<bool, StoreError> {
         self.timed(StoreOperation::Exists, self.exists_untimed(path))
@@ -534,6 +560,15 @@ impl FileStore {
             }),
         }
     }
+}
+
+/// What [`FileStore::get_bounded`] read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BoundedRead {
+    /// The whole file.
+    Whole(Bytes),
+    /// The file's size, over the bound; nothing was read.
+    TooLarge(u64),
 }
 
 fn not_found_as_none(path: &str, source: object_store::Error) -> Result<Option<Bytes>, StoreError> {

@@ -169,6 +169,11 @@ async fn store(mut ctx: Ctx, data_type: DataType, mut shape: Shape) -> Response 
 }
 
 fn entry_not_found(p: &Params) -> Response {
+    unknown_entry(p.cache_id.as_str(), p.namespace.as_str())
+}
+
+/// 404 for a child-data write to an entry that does not exist.
+pub(super) fn unknown_entry(cache_id: &str, namespace: &str) -> Response {
     error_detail(
         StatusCode::NOT_FOUND,
         &[
@@ -176,11 +181,10 @@ fn entry_not_found(p: &Params) -> Response {
             (
                 "message",
                 json!(format!(
-                    "Cache entry '{}' in namespace '{}' not found",
-                    p.cache_id, p.namespace
+                    "Cache entry '{cache_id}' in namespace '{namespace}' not found"
                 )),
             ),
-            ("cache_id", json!(p.cache_id.as_str())),
+            ("cache_id", json!(cache_id)),
         ],
     )
 }

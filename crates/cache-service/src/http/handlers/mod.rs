@@ -1,6 +1,7 @@
 //! Route handlers, one module per route group of the reference.
 
 pub mod admin;
+pub mod batch;
 pub mod data;
 pub mod entries;
 pub mod info;
