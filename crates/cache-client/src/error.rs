@@ -154,6 +154,19 @@ impl CacheClientError {
         matches!(self, CacheClientError::NotFound { .. })
     }
 
+    /// Whether the server has no route for the call: a 404 whose body is exactly
+    /// `{"detail":"Not Found"}` (the reference's unknown-path answer, as opposed to a missing
+    /// entry or file), or a 405. How a client tells that a server lacks an extension route.
+    pub fn is_unknown_route(&self) -> bool {
+        match self {
+            CacheClientError::NotFound { body, .. } => {
+                *body == serde_json::json!({"detail": "Not Found"})
+            }
+            CacheClientError::Server { status, .. } => *status == 405,
+            _ => false,
+        }
+    }
+
     pub(crate) fn config(message: impl Into<String>) -> Self {
         CacheClientError::Config {
             message: message.into(),

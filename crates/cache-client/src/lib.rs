@@ -40,9 +40,10 @@ pub use error::{BoxError, CacheClientError, Call, Result};
 pub use local::LocalServer;
 pub use transport::ByteStream;
 
-/// Every body type the client returns: the shared [`cache_wire::schema`] types plus the few
-/// defined in [`wire_ext`].
+/// Every body type the client returns: the shared [`cache_wire::schema`] types, the batch
+/// extension's [`cache_wire::batch`] types, plus the few defined in [`wire_ext`].
 pub mod types {
     pub use crate::wire_ext::*;
+    pub use cache_wire::batch::*;
     pub use cache_wire::schema::*;
 }

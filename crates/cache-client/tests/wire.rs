@@ -46,6 +46,7 @@ on_both!(
     namespaces_and_admin_storage,
     info_and_server,
     concurrent_requests_share_one_client,
+    child_data_batches,
 );
 
 const NS: &str = "demo";
@@ -1163,6 +1164,90 @@ async fn missing_routes_are_not_found_errors() {
         .unwrap_err();
     assert!(err.is_not_found(), "{err}");
     assert!(!c.health().await);
+}
+
+/// Batch store and retrieve: one request each, the same files and values as the single calls.
+async fn child_data_batches(c: CacheClient) {
+    use cache_client::types::{BatchFileRef, BatchFileStatus, BatchStoreFile, ChildContent};
+    let entry = store_alice(&c).await;
+    let id = entry.cache_id.as_str();
+    let d = c.data();
+    let files = vec![
+        BatchStoreFile::new("runs/a", "m.json", ChildContent::Json(json!({"p50": 1.5}))),
+        BatchStoreFile::new("", "notes", ChildContent::Text("fine".to_owned())),
+        BatchStoreFile::new(
+            "bin",
+            "raw",
+            ChildContent::Binary(Bytes::from_static(b"\0\x01")),
+        ),
+    ];
+    let stored = d
+        .store_batch(NS, id, &files)
+        .await
+        .unwrap()
+        .expect("extension");
+    let ids: Vec<&str> = stored.files.iter().map(|f| f.file_id.as_str()).collect();
+    assert_eq!(ids, ["m_json", "notes", "raw"]);
+    // The single routes see them.
+    let single = d
+        .retrieve_json(NS, id, Some("runs/a"), "m_json")
+        .await
+        .unwrap();
+    assert_eq!(single, Some(json!({"p50": 1.5})));
+
+    let refs = vec![
+        BatchFileRef::new(DataType::Json, "runs/a", "m_json"),
+        BatchFileRef::new(DataType::String, "", "notes"),
+        BatchFileRef::new(DataType::Binary, "bin", "raw"),
+        BatchFileRef::new(DataType::Binary, "bin", "absent"),
+    ];
+    let read = d
+        .retrieve_batch(NS, id, &refs)
+        .await
+        .unwrap()
+        .expect("extension");
+    let contents: Vec<Option<ChildContent>> =
+        read.files.iter().map(|f| f.content().unwrap()).collect();
+    assert_eq!(
+        contents,
+        vec![
+            Some(ChildContent::Json(json!({"p50": 1.5}))),
+            Some(ChildContent::Text("fine".to_owned())),
+            Some(ChildContent::Binary(Bytes::from_static(b"\0\x01"))),
+            None,
+        ]
+    );
+    assert_eq!(read.files[3].status, BatchFileStatus::Missing);
+
+    let unknown = "00000000-0000-4000-8000-000000000000";
+    let err = d.store_batch(NS, unknown, &files).await.unwrap_err();
+    assert!(err.is_not_found() && !err.is_unknown_route(), "{err}");
+    let err = d
+        .store_batch(
+            NS,
+            id,
+            &[BatchStoreFile::new("", "", ChildContent::Json(json!({})))],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(400), "{err}");
+}
+
+/// A server without the batch extension (the reference) gives `Ok(None)`, so callers fall
+/// back to single calls; a missing entry on a server with it is an error, not `None`.
+#[tokio::test]
+async fn batch_calls_to_a_server_without_them_are_none() {
+    let router = axum::Router::new().fallback(|| async {
+        (
+            axum::http::StatusCode::NOT_FOUND,
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            r#"{"detail":"Not Found"}"#,
+        )
+    });
+    let c = CacheClient::in_process(router);
+    let id = "00000000-0000-4000-8000-000000000000";
+    assert_eq!(c.data().store_batch(NS, id, &[]).await.unwrap(), None);
+    assert_eq!(c.data().retrieve_batch(NS, id, &[]).await.unwrap(), None);
 }
 
 /// The in-memory client is ready at once and independent of every other one.

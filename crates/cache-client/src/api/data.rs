@@ -5,6 +5,7 @@
 //! content (one copy per content copy) and are overwritten silently.
 
 use bytes::Bytes;
+use cache_wire::batch::{BatchFileRef, BatchRetrieveResponse, BatchStoreFile, BatchStoreResponse};
 use cache_wire::ids::DataType;
 use cache_wire::schema::{
     DataDeleteAllResponse, DataExistsResponse, DataListResponse, DataStoreResponse,
@@ -425,6 +426,55 @@ impl DataApi<'_> {
         .await
     }
 
+    /// `POST P/batch/store` (perfstore's extension, COMPAT.md D33): writes every file in one
+    /// request, each as its single store route would. `Ok(None)` if the server has no such
+    /// route (the reference): store the files one by one instead. An unknown entry is
+    /// [`crate::CacheClientError::NotFound`]; a bad file fails the whole batch, unwritten.
+    pub async fn store_batch(
+        self,
+        namespace: &str,
+        cache_id: &str,
+        files: &[BatchStoreFile],
+    ) -> Result<Option<BatchStoreResponse>> {
+        let route = "/{namespace}/cache/{cache_id}/data/batch/store";
+        let req = child(
+            "data().store_batch",
+            Method::POST,
+            route,
+            namespace,
+            cache_id,
+        )
+        .lit("/batch/store")
+        .json_body(&FilesBody { files })
+        // Every file is named: writing them again is harmless.
+        .idempotent(true);
+        unless_unknown_route(req.send(self.client).await?.json())
+    }
+
+    /// `POST P/batch/retrieve` (perfstore's extension, COMPAT.md D33): reads every file in one
+    /// request; each comes back found, missing, or deferred (too large to inline: read it with
+    /// the single route). `Ok(None)` if the server has no such route (the reference). An
+    /// unknown entry is [`crate::CacheClientError::NotFound`].
+    pub async fn retrieve_batch(
+        self,
+        namespace: &str,
+        cache_id: &str,
+        files: &[BatchFileRef],
+    ) -> Result<Option<BatchRetrieveResponse>> {
+        let route = "/{namespace}/cache/{cache_id}/data/batch/retrieve";
+        let req = child(
+            "data().retrieve_batch",
+            Method::POST,
+            route,
+            namespace,
+            cache_id,
+        )
+        .lit("/batch/retrieve")
+        .json_body(&FilesBody { files })
+        .idempotent(true);
+        unless_unknown_route(req.send(self.client).await?.json())
+    }
+
     /// `GET P/list[/{data_key}]?recursive=`: the child files (each once per content copy).
     /// An unknown entry is [`crate::CacheClientError::NotFound`].
     pub async fn list(
@@ -489,5 +539,20 @@ impl DataApi<'_> {
             None => req,
         };
         req.send(self.client).await?.json()
+    }
+}
+
+/// `BatchStoreRequest` / `BatchRetrieveRequest` over borrowed files (no copy of the data).
+#[derive(Serialize)]
+struct FilesBody<'a, T> {
+    files: &'a [T],
+}
+
+/// `None` for a server without the route.
+fn unless_unknown_route<T>(result: Result<T>) -> Result<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(e) if e.is_unknown_route() => Ok(None),
+        Err(e) => Err(e),
     }
 }
