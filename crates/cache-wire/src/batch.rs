@@ -18,6 +18,7 @@ use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::ids::DataType;
 use crate::schema::DataStoreResponse;
@@ -26,17 +27,41 @@ use crate::schema::DataStoreResponse;
 pub const MAX_BATCH_FILES: usize = 1000;
 
 /// The content of one child file, as the single routes send and return it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum ChildContent {
-    /// A `json` file's value (stores accept only objects, as the single route does).
-    Json(Value),
+    /// A `json` file's value as JSON text: on reads, the stored file's text itself (no value
+    /// is rebuilt on either side); stores accept only objects, as the single route does.
+    Json(Box<RawValue>),
     /// A `string` file's text.
     Text(String),
     /// A `binary` file's bytes.
     Binary(Bytes),
 }
 
+impl PartialEq for ChildContent {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (ChildContent::Json(a), ChildContent::Json(b)) => a.get() == b.get(),
+            (ChildContent::Text(a), ChildContent::Text(b)) => a == b,
+            (ChildContent::Binary(a), ChildContent::Binary(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
 impl ChildContent {
+    /// A `json` file holding `value`.
+    pub fn json(value: &Value) -> Self {
+        // A `Value` always serialises.
+        let text = serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned());
+        ChildContent::Json(RawValue::from_string(text).unwrap_or_else(|_| null_raw()))
+    }
+
+    /// A `json` file holding the JSON document `text` (checked, sent as it is).
+    pub fn json_text(text: String) -> Result<Self, serde_json::Error> {
+        RawValue::from_string(text).map(ChildContent::Json)
+    }
+
     /// The data type that holds this content.
     pub fn data_type(&self) -> DataType {
         match self {
@@ -47,10 +72,10 @@ impl ChildContent {
     }
 
     /// The `data` / `data_base64` pair carrying it.
-    fn into_fields(self) -> (Option<Value>, Option<String>) {
+    fn into_fields(self) -> (Option<Box<RawValue>>, Option<String>) {
         match self {
-            ChildContent::Json(value) => (Some(value), None),
-            ChildContent::Text(text) => (Some(Value::String(text)), None),
+            ChildContent::Json(raw) => (Some(raw), None),
+            ChildContent::Text(text) => (Some(string_raw(&text)), None),
             ChildContent::Binary(bytes) => (None, Some(STANDARD.encode(&bytes))),
         }
     }
@@ -58,15 +83,14 @@ impl ChildContent {
     /// Reads the content of a `data_type` file from its `data` / `data_base64` fields.
     fn from_fields(
         data_type: &str,
-        data: Option<&Value>,
+        data: Option<&RawValue>,
         data_base64: Option<&str>,
     ) -> Result<ChildContent, ContentError> {
         match (DataType::parse(data_type), data, data_base64) {
-            (Ok(DataType::Json), Some(value), None) => Ok(ChildContent::Json(value.clone())),
-            (Ok(DataType::String), Some(Value::String(text)), None) => {
-                Ok(ChildContent::Text(text.clone()))
-            }
-            (Ok(DataType::String), Some(_), None) => Err(ContentError::NotAString),
+            (Ok(DataType::Json), Some(raw), None) => Ok(ChildContent::Json(raw.to_owned())),
+            (Ok(DataType::String), Some(raw), None) => serde_json::from_str::<String>(raw.get())
+                .map(ChildContent::Text)
+                .map_err(|_| ContentError::NotAString),
             (Ok(DataType::Binary), None, Some(encoded)) => STANDARD
                 .decode(encoded)
                 .map(|bytes| ChildContent::Binary(Bytes::from(bytes)))
@@ -76,6 +100,16 @@ impl ChildContent {
             (Ok(DataType::TypeSafe) | Err(_), _, _) => Err(ContentError::DataType),
         }
     }
+}
+
+/// `null` as raw JSON.
+fn null_raw() -> Box<RawValue> {
+    RawValue::NULL.to_owned()
+}
+
+/// A JSON string literal holding `text`.
+fn string_raw(text: &str) -> Box<RawValue> {
+    serde_json::value::to_raw_value(text).unwrap_or_else(|_| null_raw())
 }
 
 /// Why a file's content fields do not fit its data type.
@@ -142,7 +176,7 @@ pub enum BatchFileStatus {
 }
 
 /// One file of a [`BatchRetrieveResponse`], in request order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BatchRetrievedFile {
     /// As requested.
     pub data_type: String,
@@ -152,9 +186,10 @@ pub struct BatchRetrievedFile {
     pub data_file_id: String,
     /// Found, missing or deferred.
     pub status: BatchFileStatus,
-    /// The value of a found `json` file, or the text of a found `string` file.
+    /// A found `json` file's text as stored (a JSON document, inlined), or the text of a
+    /// found `string` file (a JSON string).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<Value>,
+    pub data: Option<Box<RawValue>>,
     /// The bytes of a found `binary` file, standard base64.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_base64: Option<String>,
@@ -191,7 +226,7 @@ impl BatchRetrievedFile {
         match self.status {
             BatchFileStatus::Found => ChildContent::from_fields(
                 &self.data_type,
-                self.data.as_ref(),
+                self.data.as_deref(),
                 self.data_base64.as_deref(),
             )
             .map(Some),
@@ -201,7 +236,7 @@ impl BatchRetrievedFile {
 }
 
 /// Response of `POST …/data/batch/retrieve`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BatchRetrieveResponse {
     /// The parent entry.
     pub cache_id: String,
@@ -212,7 +247,7 @@ pub struct BatchRetrieveResponse {
 }
 
 /// One file to write in a batch.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BatchStoreFile {
     /// `json`, `string` or `binary`.
     pub data_type: String,
@@ -221,9 +256,9 @@ pub struct BatchStoreFile {
     pub data_key: String,
     /// The file's id (required).
     pub data_file_id: String,
-    /// A `json` file's value (an object) or a `string` file's text.
+    /// A `json` file's value (an object) or a `string` file's text (a JSON string).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<Value>,
+    pub data: Option<Box<RawValue>>,
     /// A `binary` file's bytes, standard base64.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_base64: Option<String>,
@@ -247,14 +282,14 @@ impl BatchStoreFile {
     pub fn content(&self) -> Result<ChildContent, ContentError> {
         ChildContent::from_fields(
             &self.data_type,
-            self.data.as_ref(),
+            self.data.as_deref(),
             self.data_base64.as_deref(),
         )
     }
 }
 
 /// Body of `POST …/data/batch/store`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BatchStoreRequest {
     /// The files to write, at most [`MAX_BATCH_FILES`].
     pub files: Vec<BatchStoreFile>,
@@ -279,7 +314,8 @@ mod tests {
     #[test]
     fn contents_round_trip_through_their_fields() {
         let contents = [
-            ChildContent::Json(json!({"a": [1, 2.5, null]})),
+            ChildContent::json(&json!({"a": [1, 2.5, null]})),
+            ChildContent::json_text("{\n    \"kept\": \"as is\"\n}".to_owned()).unwrap(),
             ChildContent::Text("héllo\n".to_owned()),
             ChildContent::Binary(Bytes::from_static(&[0, 255, 10, 13])),
         ];
@@ -301,7 +337,7 @@ mod tests {
                 data_type: data_type.to_owned(),
                 data_key: String::new(),
                 data_file_id: "f".to_owned(),
-                data,
+                data: data.map(|v| serde_json::value::to_raw_value(&v).unwrap()),
                 data_base64: data_base64.map(str::to_owned),
             }
             .content()

@@ -1,8 +1,10 @@
 //! What only the cache-service backend promises, against our real server (in-process, or on
 //! 127.0.0.1 where separate handles stand for separate processes).
 
+mod support;
+
 use cache_client::{CacheClient, LocalServer};
-use perfstore::cache_service::{CacheServiceStorage, cache_hash};
+use perfstore::cache_service::{BATCH_MAX_FILES, CacheServiceStorage, cache_hash};
 use perfstore::{ArtifactKind, Error, Key, Store, TargetPath};
 use serde_json::json;
 
@@ -113,6 +115,20 @@ async fn another_handles_delete_target_is_never_masked() {
         Some("two"),
         "b sees a's new entry"
     );
+    // The same through bulk loads (batch requests with a remembered, now stale, id).
+    let bulk = |t: perfstore::TargetHandle| async move {
+        let loaded = t.load_many(["r.md", "x.json"]).await.unwrap();
+        loaded[0].as_ref().map(|a| a.bytes().clone())
+    };
+    assert_eq!(bulk(ta.clone()).await.as_deref(), Some(&b"two"[..]));
+    assert_eq!(tb.delete_all().await.unwrap(), 1);
+    assert_eq!(
+        bulk(ta.clone()).await,
+        None,
+        "a's bulk load sees b's delete"
+    );
+    tb.save_string("r.md", "three").await.unwrap();
+    assert_eq!(bulk(ta.clone()).await.as_deref(), Some(&b"three"[..]));
     server.stop().await.unwrap();
 }
 
@@ -232,4 +248,182 @@ async fn auth_failures_surface_as_errors_carrying_the_servers_message() {
     assert!(matches!(err, Error::Backend { .. }), "{err}");
     assert!(err.to_string().contains("Invalid API key value"), "{err}");
     server.stop().await.unwrap();
+}
+
+/// Bytes zstd cannot shrink (xorshift), so they are stored as they are.
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// Small artifacts for one and a half batches, a compressible 2 MiB report and 5 MiB of
+/// noise, as a bulk call saves and loads them.
+fn bulk_items() -> Vec<(String, perfstore::Artifact)> {
+    use perfstore::Artifact;
+    let mut items: Vec<(String, Artifact)> = (0..BATCH_MAX_FILES * 3 / 2)
+        .map(|i| {
+            let key = format!("results/{:02}/item-{i:03}.json", i % 7);
+            (
+                key,
+                Artifact::json(&json!({"i": i, "p50_ms": i as f64 * 0.5})),
+            )
+        })
+        .collect();
+    items.push((
+        "reports/big.html".to_owned(),
+        Artifact::text("<tr><td>row</td></tr>\n".repeat(100_000)),
+    ));
+    items.push((
+        "raw/noise.bin".to_owned(),
+        Artifact::binary(noise(5 << 20, 7)),
+    ));
+    items
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_calls_move_small_artifacts_in_batches_and_large_ones_singly() {
+    let (client, log) = support::recorded_server(true);
+    let (store, _) = store_over(client);
+    let t = store.target("bulk", "t").unwrap();
+    let items = bulk_items();
+    let saved = t
+        .save_many(items.iter().map(|(k, a)| (k.as_str(), a.clone())))
+        .await;
+    assert!(saved.iter().all(Result::is_ok), "{saved:?}");
+    // The small files and the compressed report fill two batches; the noise goes singly.
+    assert_eq!(log.count("/data/batch/store"), 2);
+    assert_eq!(log.count("/data/store/"), 1);
+
+    log.clear();
+    let keys: Vec<&str> = items.iter().map(|(k, _)| k.as_str()).collect();
+    let loaded = t.load_many(keys.iter().copied()).await.unwrap();
+    for ((key, artifact), got) in items.iter().zip(&loaded) {
+        let got = got.as_ref().unwrap_or_else(|| panic!("{key} missing"));
+        assert_eq!(got.bytes(), artifact.bytes(), "{key}");
+        assert_eq!(got.kind(), artifact.kind(), "{key}");
+    }
+    assert_eq!(log.count("/data/batch/retrieve"), 2);
+    // The server defers the 5 MiB file (over its 4 MiB inline bound): one single read. The
+    // compressed report is a binary file, not the text a load looks for first: one listing
+    // finds it, one single read loads it.
+    assert_eq!(log.count("/data/binary/"), 2);
+    assert_eq!(log.count("/data/list"), 1);
+    // The entry id is remembered from the save: nothing else.
+    assert_eq!(log.total(), 2 + 2 + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_calls_fall_back_to_single_requests_on_a_server_without_batches() {
+    let (client, log) = support::recorded_server(false);
+    let (store, _) = store_over(client);
+    let t = store.target("bulk", "t").unwrap();
+    let items = bulk_items();
+    let saved = t
+        .save_many(items.iter().map(|(k, a)| (k.as_str(), a.clone())))
+        .await;
+    assert!(saved.iter().all(Result::is_ok), "{saved:?}");
+    // At most one refused attempt per batch sent before the first answer came back.
+    let tried = log.count("/data/batch/");
+    assert!((1..=2).contains(&tried), "{tried}");
+    assert_eq!(log.count("/data/store/"), items.len());
+
+    log.clear();
+    let keys: Vec<&str> = items.iter().map(|(k, _)| k.as_str()).collect();
+    let loaded = t.load_many(keys.iter().copied()).await.unwrap();
+    for ((key, artifact), got) in items.iter().zip(&loaded) {
+        assert_eq!(
+            got.as_ref().map(|a| a.bytes()),
+            Some(artifact.bytes()),
+            "{key}"
+        );
+    }
+    // The backend remembers: no batch request is tried again.
+    assert_eq!(log.count("/data/batch/"), 0);
+    assert_eq!(
+        log.count("/data/json/") + log.count("/data/string/") + log.count("/data/binary/"),
+        items.len()
+    );
+}
+
+/// JSON whose rendering is easy to get wrong: floats at the edges of Python's repr, big
+/// integers, escapes, non-ASCII, empty containers.
+fn awkward_json() -> serde_json::Value {
+    json!({
+        "floats": [0.1, 1e16, 1.5e-7, -0.0, 1e300, 123456789.123, 2.5, 100.0],
+        "ints": [0, -1, 18446744073709551617u128, 9007199254740993u64],
+        "text": ["é", "\u{1F600}", "\u{0001}", "quote \" backslash \\ slash / nl \n tab \t"],
+        "empty": [{}, [], ""],
+        "nested": {"null": null, "t": true, "f": false, "deep": {"a": [[1], {"b": {}}]}},
+    })
+}
+
+/// A server of ours over a store this test can also write directly.
+fn server_with_store() -> (CacheClient, cache_service::store::FileStore) {
+    let store = cache_service::store::FileStore::memory();
+    let state = cache_service::AppState::new(
+        cache_service::service::CacheService::new(store.clone(), 24),
+        cache_service::AuthSettings::disabled(),
+    );
+    (CacheClient::in_process(cache_service::router(state)), store)
+}
+
+/// The stored path of the one child file of target `s/t`.
+async fn only_child_file(backend: &CacheServiceStorage) -> String {
+    let target = TargetPath::parse("s", "t").unwrap();
+    let id = backend.entry_id(&target).await.unwrap().unwrap();
+    let listing = backend
+        .client()
+        .data()
+        .list(NS, &id, None, true)
+        .await
+        .unwrap();
+    assert_eq!(listing.files.len(), 1, "{listing:?}");
+    listing.files[0].file_path.clone()
+}
+
+#[tokio::test]
+async fn json_child_files_hold_the_canonical_text_that_bulk_loads_return() {
+    let (client, files) = server_with_store();
+    let (store, backend) = store_over(client);
+    let t = store.target("s", "t").unwrap();
+    let artifact = perfstore::Artifact::json(&awkward_json());
+    t.put("m.json", artifact.clone()).await.unwrap();
+    // The server wrote exactly our canonical bytes...
+    let path = only_child_file(&backend).await;
+    let stored = files.get(&path).await.unwrap().unwrap();
+    assert_eq!(
+        std::str::from_utf8(&stored).unwrap(),
+        std::str::from_utf8(artifact.bytes()).unwrap()
+    );
+    // ...and the batch path (which uses them as they are) and the single path agree.
+    let bulk = t.load_many(["m.json"]).await.unwrap();
+    assert_eq!(bulk[0].as_ref().unwrap().bytes(), artifact.bytes());
+    let single = t.get("m.json").await.unwrap().unwrap();
+    assert_eq!(single.bytes(), artifact.bytes());
+}
+
+#[tokio::test]
+async fn json_child_files_in_another_layout_are_re_rendered_on_bulk_loads() {
+    let (client, files) = server_with_store();
+    let (store, backend) = store_over(client);
+    let t = store.target("s", "t").unwrap();
+    let value = awkward_json();
+    t.save_json("m.json", &value).await.unwrap();
+    let path = only_child_file(&backend).await;
+    // Another writer put the same value in compact form (and with an exponent).
+    let compact = serde_json::to_string(&value)
+        .unwrap()
+        .replace("1e16", "1.0e16");
+    files.put(&path, compact.clone().into()).await.unwrap();
+    let canonical = perfstore::Artifact::json(&value);
+    let bulk = t.load_many(["m.json"]).await.unwrap();
+    assert_eq!(bulk[0].as_ref().unwrap().bytes(), canonical.bytes());
+    assert_ne!(canonical.bytes().as_ref(), compact.as_bytes());
 }

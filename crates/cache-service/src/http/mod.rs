@@ -232,6 +232,38 @@ mod tests {
     }
 
     #[test]
+    fn batch_routes_shadow_no_reference_route() {
+        let table = route_table();
+        let (reference, extensions) = table.routes().split_at(76);
+        assert!(
+            extensions
+                .iter()
+                .all(|r| r.pattern.contains("/data/batch/"))
+        );
+        // Any cache id, even one spelled like a route segment, reaches no reference route.
+        for id in [
+            "0b5e0f4a-3c2d-4e1f-9a8b-7c6d5e4f3a2b",
+            "store",
+            "retrieve",
+            "data",
+        ] {
+            for op in ["store", "retrieve"] {
+                let path = format!("/demo/cache/{id}/data/batch/{op}");
+                let shadowed: Vec<&str> = reference
+                    .iter()
+                    .filter(|r| r.captures(&path).is_some())
+                    .map(|r| r.pattern)
+                    .collect();
+                assert!(shadowed.is_empty(), "{path}: {shadowed:?}");
+                assert!(matches!(
+                    table.find(&Method::POST, &path),
+                    Matched::Route(r, _) if r.pattern.ends_with(op)
+                ));
+            }
+        }
+    }
+
+    #[test]
     fn location_is_quoted_like_starlette() {
         assert_eq!(
             quote_location("http://h/a b/é?x=1"),

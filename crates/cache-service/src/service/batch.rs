@@ -3,6 +3,7 @@
 //! each exactly as the single child-data operations do.
 
 use bytes::Bytes;
+use cache_wire::batch::ChildContent;
 use cache_wire::ids::DataType;
 use cache_wire::schema::DataStoreResponse;
 use futures::{StreamExt, TryStreamExt};
@@ -29,8 +30,8 @@ pub struct BatchChild {
 /// What a batch read found for one file.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BatchRead {
-    /// The file's value.
-    Found(ChildData),
+    /// The file's content; a `json` file's as its stored text.
+    Found(ChildContent),
     /// No such file (or an empty `.json`/`.txt`, as a single retrieve sees it).
     Missing,
     /// Not read: larger than the per-file bound, or the response budget was spent.
@@ -127,12 +128,29 @@ impl CacheService {
                 Some(BoundedRead::TooLarge(_)) => return Ok((BatchRead::Deferred, 0)),
                 Some(BoundedRead::Whole(bytes)) => {
                     let size = bytes.len() as u64;
-                    if let Some(data) = ChildData::decode(child.data_type, bytes)? {
-                        return Ok((BatchRead::Found(data), size));
+                    if let Some(content) = batch_content(child.data_type, bytes)? {
+                        return Ok((BatchRead::Found(content), size));
                     }
                 }
             }
         }
         Ok((BatchRead::Missing, 0))
     }
+}
+
+/// A file's content for a batch read: what [`ChildData::decode`] reads, except that a `json`
+/// file that is plain JSON is passed on as its text (checked, not rebuilt).
+fn batch_content(data_type: DataType, bytes: Bytes) -> ServiceResult<Option<ChildContent>> {
+    if data_type == DataType::Json
+        && !bytes.is_empty()
+        && let Ok(text) = String::from_utf8(bytes.to_vec())
+        && let Ok(content) = ChildContent::json_text(text)
+    {
+        return Ok(Some(content));
+    }
+    Ok(ChildData::decode(data_type, bytes)?.map(|data| match data {
+        ChildData::Json(value) => ChildContent::json(&value),
+        ChildData::Text(text) => ChildContent::Text(text),
+        ChildData::Binary(bytes) => ChildContent::Binary(bytes),
+    }))
 }

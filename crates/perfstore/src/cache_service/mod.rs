@@ -30,14 +30,16 @@
 mod bulk;
 pub mod mapping;
 
-pub use bulk::PIPELINE_DEPTH;
+pub use bulk::{BATCH_MAX_BYTES, BATCH_MAX_FILES, PIPELINE_DEPTH};
+
+use bulk::BatchSupport;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use cache_client::types::DataFileInfo;
+use cache_client::types::{ChildContent, DataFileInfo};
 use cache_client::{CacheClient, CacheClientError, DataType, Strategy};
 use serde_json::{Value, json};
 
@@ -59,6 +61,7 @@ pub struct CacheServiceStorage {
     persistent: bool,
     hints: Arc<IdHints>,
     compression: CompressionOptions,
+    batch: Arc<BatchSupport>,
 }
 
 /// Entry ids seen by this handle, by target: hints that every use validates with the service.
@@ -131,7 +134,15 @@ impl CacheServiceStorage {
             persistent,
             hints: Arc::default(),
             compression: CompressionOptions::default(),
+            batch: Arc::new(BatchSupport::unknown()),
         }
+    }
+
+    /// The same backend never using the batch routes: bulk operations pipeline single
+    /// requests, as they do against a server without the extension (the reference).
+    pub fn without_batches(mut self) -> Self {
+        self.batch = Arc::new(BatchSupport::unsupported());
+        self
     }
 
     /// The same backend compressing as `compression` says. Compressed artifacts are binary
@@ -368,30 +379,10 @@ impl CacheServiceStorage {
             opt(&file.data_key),
             Some(file.data_file_id.as_str()),
         );
-        let result = match file.shape {
-            ChildShape::JsonObject => {
-                let value: Value =
-                    serde_json::from_slice(artifact.bytes()).map_err(|source| Error::NotJson {
-                        path: path.clone(),
-                        source,
-                    })?;
-                data.store_json(ns, id, key, fid, &value).await
-            }
-            ChildShape::JsonText | ChildShape::Text => {
-                let text =
-                    std::str::from_utf8(artifact.bytes()).map_err(|source| Error::NotText {
-                        path: path.clone(),
-                        source,
-                    })?;
-                data.store_string(ns, id, key, fid, text).await
-            }
-            ChildShape::Binary => {
-                data.store_binary(ns, id, key, fid, artifact.bytes().clone())
-                    .await
-            }
-            ChildShape::EmptyText | ChildShape::EmptyBinary => {
-                data.store_json(ns, id, key, fid, &json!({})).await
-            }
+        let result = match child_content(path, file.shape, artifact)? {
+            ChildContent::Json(raw) => data.store_json(ns, id, key, fid, &raw).await,
+            ChildContent::Text(text) => data.store_string(ns, id, key, fid, &text).await,
+            ChildContent::Binary(bytes) => data.store_binary(ns, id, key, fid, bytes).await,
         };
         match result {
             Ok(_) => Ok(true),
@@ -426,37 +417,33 @@ impl CacheServiceStorage {
             opt(&file.data_key),
             file.data_file_id.as_str(),
         );
-        let kind = Some(file.shape.kind());
-        let bytes: Option<Bytes> = match file.shape {
-            ChildShape::JsonObject => data
-                .retrieve_json(ns, id, key, fid)
-                .await
-                .map_err(backend_error)?
-                .map(|v| Bytes::from(canonical_json(&v))),
+        let content = match file.shape {
+            ChildShape::JsonObject => {
+                let value = data
+                    .retrieve_json(ns, id, key, fid)
+                    .await
+                    .map_err(backend_error)?;
+                return value
+                    .map(|v| stored_artifact(path, file.shape, Bytes::from(canonical_json(&v))))
+                    .transpose();
+            }
             ChildShape::JsonText | ChildShape::Text => data
                 .retrieve_string(ns, id, key, fid)
                 .await
                 .map_err(backend_error)?
-                .map(Bytes::from),
+                .map(ChildContent::Text),
             ChildShape::Binary => data
                 .retrieve_binary(ns, id, key, fid)
                 .await
-                .map_err(backend_error)?,
-            ChildShape::EmptyText | ChildShape::EmptyBinary => Some(Bytes::new()),
+                .map_err(backend_error)?
+                .map(ChildContent::Binary),
+            ChildShape::EmptyText | ChildShape::EmptyBinary => {
+                return artifact_of(path, file.shape, None).map(Some);
+            }
         };
-        let Some(bytes) = bytes else {
-            return Ok(None);
-        };
-        if file.shape != ChildShape::Binary {
-            return Ok(Some(Artifact::from_stored(bytes, kind)));
-        }
-        // A binary child may hold a compressed artifact of any kind.
-        compression::decode(bytes, kind)
-            .map(Some)
-            .map_err(|reason| Error::Corrupt {
-                path: path.clone(),
-                reason,
-            })
+        content
+            .map(|content| artifact_of(path, file.shape, Some(content)))
+            .transpose()
     }
 
     /// Paths of every file below `{ns}/data/key-based/sessions[/{session}/targets]`.
@@ -502,6 +489,80 @@ fn unstable(target: &TargetPath) -> Error {
         ),
         source: None,
     }
+}
+
+/// What `artifact`, stored as `shape`, is sent as: the single routes' body or a batch file's
+/// content. A JSON object goes as its canonical text, unparsed.
+fn child_content(
+    path: &ArtifactPath,
+    shape: ChildShape,
+    artifact: &Artifact,
+) -> Result<ChildContent> {
+    let text = || {
+        std::str::from_utf8(artifact.bytes()).map_err(|source| Error::NotText {
+            path: path.clone(),
+            source,
+        })
+    };
+    Ok(match shape {
+        ChildShape::JsonObject => {
+            ChildContent::json_text(text()?.to_owned()).map_err(|source| Error::NotJson {
+                path: path.clone(),
+                source,
+            })?
+        }
+        ChildShape::JsonText | ChildShape::Text => ChildContent::Text(text()?.to_owned()),
+        ChildShape::Binary => ChildContent::Binary(artifact.bytes().clone()),
+        ChildShape::EmptyText | ChildShape::EmptyBinary => ChildContent::json(&json!({})),
+    })
+}
+
+/// The artifact a child file stored as `shape` holds, from its content (`None` for the empty
+/// markers, whose content says nothing). JSON comes back as the canonical text of its value,
+/// whatever the text the service kept.
+fn artifact_of(
+    path: &ArtifactPath,
+    shape: ChildShape,
+    content: Option<ChildContent>,
+) -> Result<Artifact> {
+    let bytes = match (shape, content) {
+        (ChildShape::EmptyText | ChildShape::EmptyBinary, _) | (_, None) => Bytes::new(),
+        // Both services write JSON child files as Python's `json.dumps(indent=4)`, which is
+        // our canonical text: such a file is used as it is; any other is re-rendered.
+        (_, Some(ChildContent::Json(raw))) if in_canonical_layout(raw.get()) => {
+            Bytes::from(String::from(Box::<str>::from(raw)))
+        }
+        (_, Some(ChildContent::Json(raw))) => {
+            let value: Value = serde_json::from_str(raw.get()).map_err(|e| Error::Corrupt {
+                path: path.clone(),
+                reason: format!("the service returned JSON that does not parse: {e}"),
+            })?;
+            Bytes::from(canonical_json(&value))
+        }
+        (_, Some(ChildContent::Text(text))) => Bytes::from(text),
+        (_, Some(ChildContent::Binary(bytes))) => bytes,
+    };
+    stored_artifact(path, shape, bytes)
+}
+
+/// Whether `text` (valid JSON) is laid out as `json.dumps(indent=4)` lays out an object: what
+/// a JSON object child file written by either service looks like. Anything else (compact,
+/// other indents) is re-rendered before it becomes an artifact.
+fn in_canonical_layout(text: &str) -> bool {
+    text == "{}" || (text.starts_with("{\n    \"") && text.ends_with("\n}"))
+}
+
+/// The artifact of a child file stored as `shape` whose (decoded) bytes are `bytes`.
+fn stored_artifact(path: &ArtifactPath, shape: ChildShape, bytes: Bytes) -> Result<Artifact> {
+    let kind = Some(shape.kind());
+    if shape != ChildShape::Binary {
+        return Ok(Artifact::from_stored(bytes, kind));
+    }
+    // A binary child may hold a compressed artifact of any kind.
+    compression::decode(bytes, kind).map_err(|reason| Error::Corrupt {
+        path: path.clone(),
+        reason,
+    })
 }
 
 fn opt(data_key: &str) -> Option<&str> {
@@ -713,11 +774,11 @@ impl Storage for CacheServiceStorage {
     }
 
     async fn put_many(&self, items: Vec<(ArtifactPath, Artifact)>) -> Vec<Result<ArtifactMeta>> {
-        self.put_many_pipelined(items).await
+        self.put_many_bulk(items).await
     }
 
     async fn get_many(&self, paths: &[ArtifactPath]) -> Vec<Result<Option<Artifact>>> {
-        self.get_many_pipelined(paths).await
+        self.get_many_bulk(paths).await
     }
 
     async fn list_sessions(&self) -> Result<Vec<SessionName>> {

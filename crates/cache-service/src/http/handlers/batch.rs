@@ -17,8 +17,8 @@ use super::{bail, cache_id, class, namespace, served};
 use crate::http::ctx::{Checks, Ctx};
 use crate::http::reply;
 use crate::json::dumps_indented;
+use crate::json::loads::loads_str;
 use crate::service::batch::{BatchChild, BatchRead, BatchReadLimits};
-use crate::service::data::ChildData;
 
 /// Files larger than this are not inlined in a batch read (the client reads them singly).
 pub const BATCH_INLINE_FILE_BYTES: u64 = 4 << 20;
@@ -111,7 +111,7 @@ pub async fn retrieve(mut ctx: Ctx) -> Response {
             let reference =
                 BatchFileRef::new(child.data_type, &child.data_key, &child.data_file_id);
             match read {
-                BatchRead::Found(data) => BatchRetrievedFile::found(reference, content_of(data)),
+                BatchRead::Found(content) => BatchRetrievedFile::found(reference, content),
                 BatchRead::Missing => {
                     BatchRetrievedFile::without_content(reference, BatchFileStatus::Missing)
                 }
@@ -220,14 +220,16 @@ fn child_params(
 /// bytes non-empty (what the single routes accept).
 fn serialised(checks: &mut Checks, index: usize, content: ChildContent) -> Option<Bytes> {
     match content {
-        ChildContent::Json(value @ Value::Object(_)) => {
-            Some(Bytes::from(dumps_indented(&value, 4)))
-        }
-        ChildContent::Json(other) => {
-            let msg = "a json file's data must be an object".to_owned();
-            checks.body_field(&loc(index, "data"), msg, other);
-            None
-        }
+        // Parsed as the single route parses its body, and written as it writes it.
+        ChildContent::Json(raw) => match loads_str(raw.get()) {
+            Ok(value @ Value::Object(_)) => Some(Bytes::from(dumps_indented(&value, 4))),
+            _ => {
+                let msg = "a json file's data must be an object".to_owned();
+                let input = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+                checks.body_field(&loc(index, "data"), msg, input);
+                None
+            }
+        },
         ChildContent::Text(text) if text.is_empty() => {
             let msg = "a string file's data must not be empty".to_owned();
             checks.body_field(&loc(index, "data"), msg, json!(text));
@@ -240,13 +242,5 @@ fn serialised(checks: &mut Checks, index: usize, content: ChildContent) -> Optio
             None
         }
         ChildContent::Binary(bytes) => Some(bytes),
-    }
-}
-
-fn content_of(data: ChildData) -> ChildContent {
-    match data {
-        ChildData::Json(value) => ChildContent::Json(value),
-        ChildData::Text(text) => ChildContent::Text(text),
-        ChildData::Binary(bytes) => ChildContent::Binary(bytes),
     }
 }
