@@ -1,5 +1,6 @@
 //! Bulk vs one-by-one, side by side in one run: N artifacts of 1 KB saved and loaded through
-//! our server over loopback (the cache-service backend), and on local disk.
+//! our server over loopback (the cache-service backend: with its batch routes, and pipelining
+//! single requests as against the reference), on local disk and in memory.
 //!
 //! `cargo bench -p perfstore --bench bulk` runs N = 10,000 and prints times and ratios.
 //! Under `cargo test` (no `--bench` argument) it runs N = 200 once, to prove it works.
@@ -93,6 +94,10 @@ fn main() {
         let server = LocalServer::in_memory().await.expect("local server");
         let service = Store::new(CacheServiceStorage::new(server.client(), "bench"));
         compare("cache service (loopback)", &service, n).await;
+        // What bulk calls do against a server without the batch routes (the reference).
+        let pipelined =
+            CacheServiceStorage::new(server.client(), "bench-pipelined").without_batches();
+        compare("  without batch routes", &Store::new(pipelined), n).await;
         let dir = tempfile::tempdir().expect("temp dir");
         compare("local disk", &Store::local(dir.path()), n).await;
         compare("memory", &Store::memory(), n).await;

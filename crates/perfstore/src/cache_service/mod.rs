@@ -13,6 +13,10 @@
 //!   looked up again. So another process's `delete_target` (and re-creation) is never masked.
 //! - **Loads try the likely file first** (`.json` keys as a JSON object, `.bin` as bytes, others
 //!   as text) and list the entry's folder only on a miss.
+//! - **Bulk calls batch.** `put_many` / `get_many` move up to [`BATCH_MAX_FILES`] files per
+//!   request through our server's batch routes (COMPAT.md D33); a bulk load asks for the file a
+//!   single load tries first and lists the entry only for misses. Against a server without the
+//!   routes (the reference) the first 404 switches the handle to pipelined single requests.
 //! - **Reads never create entries**; a missing entry or file is `None`.
 //! - **Race-safe creation:** workers that create the same new target at once each get a
 //!   `cache_id`, but key-based entries of one `cache_key` share one content path, and child data
