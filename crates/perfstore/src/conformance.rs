@@ -751,7 +751,7 @@ fn report_text(len: usize) -> String {
 }
 
 /// Bytes no compressor shrinks (xorshift), `len` long.
-fn noise(len: usize) -> Vec<u8> {
+pub fn noise(len: usize) -> Vec<u8> {
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     (0..len)
         .map(|_| {

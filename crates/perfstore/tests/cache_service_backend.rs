@@ -250,19 +250,6 @@ async fn auth_failures_surface_as_errors_carrying_the_servers_message() {
     server.stop().await.unwrap();
 }
 
-/// Bytes zstd cannot shrink (xorshift), so they are stored as they are.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
 /// Small artifacts for one and a half batches, a compressible 2 MiB report and 5 MiB of
 /// noise, as a bulk call saves and loads them.
 fn bulk_items() -> Vec<(String, perfstore::Artifact)> {
@@ -282,7 +269,7 @@ fn bulk_items() -> Vec<(String, perfstore::Artifact)> {
     ));
     items.push((
         "raw/noise.bin".to_owned(),
-        Artifact::binary(noise(5 << 20, 7)),
+        Artifact::binary(perfstore::conformance::noise(5 << 20)),
     ));
     items
 }

@@ -8,12 +8,12 @@ use cache_wire::batch::{
     BatchFileRef, BatchFileStatus, BatchRetrieveRequest, BatchRetrieveResponse, BatchRetrievedFile,
     BatchStoreRequest, BatchStoreResponse, ChildContent, ContentError, MAX_BATCH_FILES,
 };
-use cache_wire::ids::{CacheId, DataFileId, DataKey, DataType, Namespace};
+use cache_wire::ids::{DataFileId, DataKey, DataType};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::data::unknown_entry;
-use super::{bail, cache_id, class, namespace, served};
+use super::{bail, class, entry_params, served};
 use crate::http::ctx::{Checks, Ctx};
 use crate::http::reply;
 use crate::json::dumps_indented;
@@ -139,21 +139,6 @@ async fn json_body<T: DeserializeOwned>(ctx: &mut Ctx) -> Result<T, Response> {
             Ok(()) => reply::unparseable_body(),
         }
     })
-}
-
-/// The path's `cache_id` and `namespace`.
-fn entry_params(ctx: &Ctx) -> Result<(CacheId, Namespace), Response> {
-    let mut checks = Checks::default();
-    let id = cache_id(&mut checks, ctx);
-    let ns = namespace(&mut checks, ctx, class::ID);
-    checks.finish()?;
-    match (id, ns) {
-        (Some(id), Some(ns)) => Ok((id, ns)),
-        _ => Err(reply::internal(
-            "ValueError",
-            "parameters missing after validation",
-        )),
-    }
 }
 
 fn count_files(checks: &mut Checks, count: usize) {

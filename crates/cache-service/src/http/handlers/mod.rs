@@ -60,6 +60,21 @@ pub fn cache_id(checks: &mut Checks, ctx: &Ctx) -> Option<CacheId> {
     checks.value("cache_id", raw, CacheId::parse(raw))
 }
 
+/// The `cache_id` and `namespace` path parameters of a route on one entry (`Safe_Str__Id`).
+pub fn entry_params(ctx: &Ctx) -> Result<(CacheId, Namespace), Response> {
+    let mut checks = Checks::default();
+    let id = cache_id(&mut checks, ctx);
+    let ns = namespace(&mut checks, ctx, class::ID);
+    checks.finish()?;
+    match (id, ns) {
+        (Some(id), Some(ns)) => Ok((id, ns)),
+        _ => Err(reply::internal(
+            "ValueError",
+            "parameters missing after validation",
+        )),
+    }
+}
+
 /// The `cache_hash` path parameter (`Safe_Str__Cache_Hash`).
 pub fn cache_hash(checks: &mut Checks, ctx: &Ctx) -> Option<CacheHash> {
     let raw = ctx.param("cache_hash");

@@ -12,7 +12,7 @@ use cache_wire::schema::{
 };
 use serde_json::{Value, json};
 
-use super::{bail, cache_hash, cache_id, class, namespace, served};
+use super::{bail, cache_hash, class, entry_params, namespace, served};
 use crate::http::ctx::{Checks, Ctx};
 use crate::http::reply;
 use crate::json::dumps_default;
@@ -38,20 +38,6 @@ fn not_found_entry(cache_id: Option<&str>, cache_hash: Option<&str>, namespace: 
 /// `404 {"detail":"Cache entry not found"}`.
 fn not_found_plain() -> Response {
     reply::detail(StatusCode::NOT_FOUND, json!("Cache entry not found"))
-}
-
-fn by_id_params(ctx: &Ctx) -> Result<(CacheId, Namespace), Response> {
-    let mut checks = Checks::default();
-    let id = cache_id(&mut checks, ctx);
-    let ns = namespace(&mut checks, ctx, class::ID);
-    checks.finish()?;
-    match (id, ns) {
-        (Some(id), Some(ns)) => Ok((id, ns)),
-        _ => Err(reply::internal(
-            "ValueError",
-            "parameters missing after validation",
-        )),
-    }
 }
 
 fn by_hash_params(ctx: &Ctx) -> Result<(CacheHash, Namespace), Response> {
@@ -130,7 +116,7 @@ fn base64_wrapper(bytes: &[u8]) -> Response {
 
 /// Validates a by-id route's parameters and retrieves the entry it names.
 async fn retrieve_id(ctx: &Ctx) -> Result<(Option<Retrieved>, CacheId, Namespace), Response> {
-    let (id, ns) = by_id_params(ctx)?;
+    let (id, ns) = entry_params(ctx)?;
     let found = served(
         ctx.state
             .service
@@ -163,7 +149,7 @@ pub async fn by_id(ctx: Ctx) -> Response {
 
 /// `GET /{ns}/retrieve/{cache_id}/config`.
 pub async fn config(ctx: Ctx) -> Response {
-    let (id, ns) = bail!(by_id_params(&ctx));
+    let (id, ns) = bail!(entry_params(&ctx));
     match bail!(served(
         ctx.state.service.config_of(ns.as_str(), id.as_str()).await
     )) {
@@ -195,7 +181,7 @@ fn config_view(config: &Value) -> Value {
 
 /// `GET /{ns}/retrieve/{cache_id}/metadata`.
 pub async fn metadata(ctx: Ctx) -> Response {
-    let (id, ns) = bail!(by_id_params(&ctx));
+    let (id, ns) = bail!(entry_params(&ctx));
     match bail!(served(
         ctx.state
             .service
@@ -228,7 +214,7 @@ fn metadata_view(metadata: &Value) -> Value {
 
 /// `GET /{ns}/retrieve/{cache_id}/refs`.
 pub async fn refs(ctx: Ctx) -> Response {
-    let (id, ns) = bail!(by_id_params(&ctx));
+    let (id, ns) = bail!(entry_params(&ctx));
     match bail!(served(
         ctx.state.service.refs(ns.as_str(), id.as_str()).await
     )) {
@@ -239,7 +225,7 @@ pub async fn refs(ctx: Ctx) -> Response {
 
 /// `GET /{ns}/retrieve/{cache_id}/refs/all`.
 pub async fn refs_all(ctx: Ctx) -> Response {
-    let (id, ns) = bail!(by_id_params(&ctx));
+    let (id, ns) = bail!(entry_params(&ctx));
     match bail!(served(
         ctx.state.service.refs_all(ns.as_str(), id.as_str()).await
     )) {
@@ -259,7 +245,7 @@ pub async fn id_string(ctx: Ctx) -> Response {
 
 /// `GET /{ns}/retrieve/{cache_id}/json`.
 pub async fn id_json(ctx: Ctx) -> Response {
-    let (id, ns) = bail!(by_id_params(&ctx));
+    let (id, ns) = bail!(entry_params(&ctx));
     // This route alone defaults an empty namespace (`namespace or "default"`).
     let ns = crate::service::entry::or_default(ns.as_str()).to_owned();
     match bail!(served(
