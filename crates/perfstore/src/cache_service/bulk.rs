@@ -63,6 +63,8 @@ impl BatchSupport {
 
 /// One artifact of a bulk save: its input index, path and artifact.
 type PutJob = (usize, ArtifactPath, Artifact);
+/// How an artifact is stored: its shape, what is sent (compressed or not), its metadata.
+type StoredForm = (ChildShape, Artifact, ArtifactMeta);
 /// One artifact of a bulk load: its input index and the shapes its key is stored in.
 type GetJob = (usize, Vec<ChildShape>);
 
@@ -174,10 +176,25 @@ impl CacheServiceStorage {
         before: &HashMap<Key, Vec<ChildShape>>,
         jobs: Vec<PutJob>,
     ) -> Vec<(usize, Result<ArtifactMeta>)> {
+        let jobs = jobs.into_iter().map(|job| (job, None)).collect();
+        self.put_singly_formed(id, before, jobs).await
+    }
+
+    /// As [`Self::put_singly`], with the stored form of those already computed.
+    async fn put_singly_formed(
+        &self,
+        id: &str,
+        before: &HashMap<Key, Vec<ChildShape>>,
+        jobs: Vec<(PutJob, Option<StoredForm>)>,
+    ) -> Vec<(usize, Result<ArtifactMeta>)> {
         futures::stream::iter(jobs)
-            .map(|(i, path, artifact)| {
+            .map(|((i, path, artifact), form)| {
                 let stale: Vec<ChildShape> = before.get(&path.key).cloned().unwrap_or_default();
-                async move { (i, self.put_child_known(id, &path, artifact, stale).await) }
+                let form = form.unwrap_or_else(|| self.stored_form(artifact.clone()));
+                async move {
+                    let result = self.put_child_known(id, &path, artifact, form, stale).await;
+                    (i, result)
+                }
             })
             .buffer_unordered(PIPELINE_DEPTH)
             .collect()
@@ -200,7 +217,7 @@ impl CacheServiceStorage {
             // A clone shares the bytes; the single route needs the original on a fallback.
             let (shape, stored, meta) = self.stored_form(artifact.clone());
             if stored.bytes().len() > BATCH_MAX_BYTES / 4 {
-                large.push((i, path, artifact));
+                large.push(((i, path, artifact), Some((shape, stored, meta))));
                 continue;
             }
             let wire = match Self::file(&path, shape).and_then(|file| {
@@ -239,7 +256,7 @@ impl CacheServiceStorage {
             .collect()
             .await;
         done.extend(batched.into_iter().flatten());
-        done.extend(self.put_singly(id, before, large).await);
+        done.extend(self.put_singly_formed(id, before, large).await);
         done
     }
 
@@ -301,17 +318,16 @@ impl CacheServiceStorage {
         }
     }
 
-    /// One artifact of a bulk save, with the shapes its key had before; falls back to a plain
-    /// put if the entry vanished meanwhile.
+    /// One artifact of a bulk save in its stored form, with the shapes its key had before;
+    /// falls back to a plain put if the entry vanished meanwhile.
     async fn put_child_known(
         &self,
         id: &str,
         path: &ArtifactPath,
         artifact: Artifact,
+        (shape, stored, meta): StoredForm,
         before: Vec<ChildShape>,
     ) -> Result<ArtifactMeta> {
-        // A clone shares the bytes; `put` needs the original if the entry vanished.
-        let (shape, stored, meta) = self.stored_form(artifact.clone());
         let file = Self::file(path, shape)?;
         if !self.store_child(id, path, &file, &stored).await? {
             return self.put(path, artifact).await;
