@@ -414,3 +414,28 @@ async fn json_child_files_in_another_layout_are_re_rendered_on_bulk_loads() {
     assert_eq!(bulk[0].as_ref().unwrap().bytes(), canonical.bytes());
     assert_ne!(canonical.bytes().as_ref(), compact.as_bytes());
 }
+
+#[tokio::test]
+async fn bulk_deletes_list_each_target_once() {
+    let (client, log) = support::recorded_server(true);
+    let (store, _) = store_over(client);
+    let t = store.target("bulk", "t").unwrap();
+    let keys: Vec<String> = (0..300).map(|i| format!("r/{i:03}.json")).collect();
+    let saved = t
+        .save_many(
+            keys.iter()
+                .map(|k| (k.as_str(), perfstore::Artifact::json(&json!({"k": k})))),
+        )
+        .await;
+    assert!(saved.iter().all(Result::is_ok));
+    log.clear();
+    let mut asked: Vec<&str> = keys.iter().step_by(2).map(String::as_str).collect();
+    asked.push("r/none.json");
+    let deleted = t.delete_many(asked.iter().copied()).await.unwrap();
+    assert_eq!(deleted.iter().filter(|d| **d).count(), 150);
+    assert!(!deleted[150], "a key that was never saved is not deleted");
+    // One listing for the target and one request per file, not a listing per key.
+    assert_eq!(log.count("/data/list"), 1);
+    assert_eq!(log.count("/data/delete/"), 150);
+    assert_eq!(t.list_keys("r/").await.unwrap().len(), 150);
+}

@@ -1,4 +1,4 @@
-//! Bulk saves and loads for the cache-service backend. Per target: one entry lookup and one
+//! Bulk saves, loads and deletes for the cache-service backend. Per target: one entry lookup and one
 //! listing for the whole call; then the files move in batch requests of up to
 //! [`BATCH_MAX_FILES`] files (our server's extension, COMPAT.md D33), or, against a server
 //! without it (the reference), as single requests pipelined over the client's pooled
@@ -336,6 +336,56 @@ impl CacheServiceStorage {
             self.delete_child(id, &Self::file(path, other)?).await?;
         }
         Ok(meta)
+    }
+
+    /// Per target, one listing, then every file of every key deleted, pipelined (a single
+    /// delete would list the key's folder each time).
+    pub(super) async fn delete_many_bulk(&self, paths: &[ArtifactPath]) -> Vec<Result<bool>> {
+        let mut results: Vec<Option<Result<bool>>> = (0..paths.len()).map(|_| None).collect();
+        for (target, indices) in by_target(paths.iter()) {
+            let (id, shapes) = match self.snapshot(&target, false).await {
+                Ok(Some(found)) => found,
+                Ok(None) => {
+                    for i in indices {
+                        results[i] = Some(Ok(false));
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    for (i, failed) in failed_all(indices.into_iter(), &e.to_string()) {
+                        results[i] = Some(failed);
+                    }
+                    continue;
+                }
+            };
+            let id = id.as_str();
+            let done: Vec<(usize, Result<bool>)> = futures::stream::iter(indices)
+                .map(|i| {
+                    let path = &paths[i];
+                    let known = shapes.get(&path.key).cloned().unwrap_or_default();
+                    async move {
+                        let mut deleted = false;
+                        for shape in known {
+                            let removed = match Self::file(path, shape) {
+                                Ok(file) => self.delete_child(id, &file).await,
+                                Err(e) => Err(e),
+                            };
+                            match removed {
+                                Ok(one) => deleted |= one,
+                                Err(e) => return (i, Err(e)),
+                            }
+                        }
+                        (i, Ok(deleted))
+                    }
+                })
+                .buffer_unordered(PIPELINE_DEPTH)
+                .collect()
+                .await;
+            for (i, result) in done {
+                results[i] = Some(result);
+            }
+        }
+        all_processed(results)
     }
 
     pub(super) async fn get_many_bulk(

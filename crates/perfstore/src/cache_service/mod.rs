@@ -785,6 +785,10 @@ impl Storage for CacheServiceStorage {
         self.get_many_bulk(paths).await
     }
 
+    async fn delete_many(&self, paths: &[ArtifactPath]) -> Vec<Result<bool>> {
+        self.delete_many_bulk(paths).await
+    }
+
     async fn list_sessions(&self) -> Result<Vec<SessionName>> {
         let mut sessions = BTreeSet::new();
         for path in self.entry_files(None).await? {
