@@ -13,6 +13,7 @@ use cache_wire::schema::{
 };
 use reqwest::Method;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::group;
@@ -437,18 +438,15 @@ impl DataApi<'_> {
         files: &[BatchStoreFile],
     ) -> Result<Option<BatchStoreResponse>> {
         let route = "/{namespace}/cache/{cache_id}/data/batch/store";
-        let req = child(
+        self.batch(
             "data().store_batch",
-            Method::POST,
             route,
+            "/batch/store",
             namespace,
             cache_id,
+            files,
         )
-        .lit("/batch/store")
-        .json_body(&FilesBody { files })
-        // Every file is named: writing them again is harmless.
-        .idempotent(true);
-        unless_unknown_route(req.send(self.client).await?.json())
+        .await
     }
 
     /// `POST P/batch/retrieve` (perfstore's extension, COMPAT.md D33): reads every file in one
@@ -462,17 +460,37 @@ impl DataApi<'_> {
         files: &[BatchFileRef],
     ) -> Result<Option<BatchRetrieveResponse>> {
         let route = "/{namespace}/cache/{cache_id}/data/batch/retrieve";
-        let req = child(
+        self.batch(
             "data().retrieve_batch",
-            Method::POST,
             route,
+            "/batch/retrieve",
             namespace,
             cache_id,
+            files,
         )
-        .lit("/batch/retrieve")
-        .json_body(&FilesBody { files })
-        .idempotent(true);
-        unless_unknown_route(req.send(self.client).await?.json())
+        .await
+    }
+
+    /// `POST P{lit}` with `{"files": files}`; `None` for a server without the route. Both
+    /// batches name every file, so sending one again is harmless.
+    async fn batch<F: Serialize, R: DeserializeOwned>(
+        self,
+        op: &'static str,
+        route: &'static str,
+        lit: &'static str,
+        namespace: &str,
+        cache_id: &str,
+        files: &[F],
+    ) -> Result<Option<R>> {
+        let req = child(op, Method::POST, route, namespace, cache_id)
+            .lit(lit)
+            .json_body(&FilesBody { files })
+            .idempotent(true);
+        match req.send(self.client).await?.json() {
+            Ok(answer) => Ok(Some(answer)),
+            Err(e) if e.is_unknown_route() => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// `GET P/list[/{data_key}]?recursive=`: the child files (each once per content copy).
@@ -546,13 +564,4 @@ impl DataApi<'_> {
 #[derive(Serialize)]
 struct FilesBody<'a, T> {
     files: &'a [T],
-}
-
-/// `None` for a server without the route.
-fn unless_unknown_route<T>(result: Result<T>) -> Result<Option<T>> {
-    match result {
-        Ok(value) => Ok(Some(value)),
-        Err(e) if e.is_unknown_route() => Ok(None),
-        Err(e) => Err(e),
-    }
 }

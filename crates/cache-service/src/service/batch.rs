@@ -91,12 +91,9 @@ impl CacheService {
             return Ok(None);
         };
         let folders = &folders;
-        // Owned items: a stream over borrowed ones is not provably `Send` to the router.
-        let mut reads = futures::stream::iter(files.to_vec())
-            .map(|child| async move {
-                self.read_child_in(folders, &child, limits.max_file_bytes)
-                    .await
-            })
+        // Indices, not borrowed items: a stream of borrowed items is not provably `Send`.
+        let mut reads = futures::stream::iter(0..files.len())
+            .map(|i| self.read_child_in(folders, &files[i], limits.max_file_bytes))
             .buffered(BATCH_CONCURRENCY);
         let mut results = Vec::with_capacity(files.len());
         let mut total = 0u64;

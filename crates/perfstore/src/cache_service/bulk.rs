@@ -301,14 +301,10 @@ impl CacheServiceStorage {
                 }
                 done
             }
-            Ok(Some(answer)) => {
-                let message = format!(
-                    "batch store answered {} files for {}",
-                    answer.files.len(),
-                    chunk.len()
-                );
-                failed_all(chunk.iter().map(|((i, _, _), _, _)| *i), &message)
-            }
+            Ok(Some(answer)) => failed_all(
+                chunk.iter().map(|((i, _, _), _, _)| *i),
+                &miscounted("store", answer.files.len(), chunk.len()),
+            ),
             Ok(None) => {
                 self.batch.record(false);
                 self.put_singly(id, before, jobs(chunk)).await
@@ -568,11 +564,7 @@ impl CacheServiceStorage {
         let answer = match read {
             Ok(Some(answer)) if answer.files.len() == chunk.len() => answer,
             Ok(Some(answer)) => {
-                let message = format!(
-                    "batch retrieve answered {} files for {}",
-                    answer.files.len(),
-                    chunk.len()
-                );
+                let message = miscounted("retrieve", answer.files.len(), chunk.len());
                 return BatchReads::failed(chunk, &message);
             }
             Ok(None) => {
@@ -656,6 +648,11 @@ impl BatchReads {
             }
         }
     }
+}
+
+/// Why a batch answer that does not match its request is refused.
+fn miscounted(op: &str, answered: usize, asked: usize) -> String {
+    format!("batch {op} answered {answered} files for {asked}")
 }
 
 /// The same error for every index.
