@@ -162,7 +162,9 @@ impl ServerConfig {
         match &self.storage {
             StorageConfig::Memory => Ok(FileStore::memory()),
             StorageConfig::Disk { path } => Ok(FileStore::local_disk(path.clone())?),
-            StorageConfig::S3 { bucket } => crate::store::s3::from_env(bucket),
+            StorageConfig::S3 { bucket } => {
+                crate::store::s3::from_env(bucket).map_err(ConfigError::S3)
+            }
         }
     }
 

@@ -16,10 +16,10 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
+use crate::backends::local::{LocalOptions, LocalStorage};
+use crate::backends::memory::MemoryStorage;
 use crate::compression::CompressionOptions;
 use crate::error::{Error, Result};
-use crate::local::{LocalOptions, LocalStorage};
-use crate::memory::MemoryStorage;
 use crate::storage::Store;
 
 /// Which backend to open.
@@ -201,29 +201,23 @@ impl StorageConfig {
             StorageMode::Memory => Ok(Store::new(MemoryStorage::with_compression(
                 self.compression,
             ))),
+            #[cfg(feature = "cache-service")]
             StorageMode::CacheService => {
-                let client = match &self.cache_service_url {
-                    Some(url) => {
-                        let mut remote = cache_client::RemoteConfig::new(url.as_str());
-                        if let Some((name, value)) = &self.api_key {
-                            remote = remote.with_api_key(name.as_str(), value.as_str());
-                        }
-                        cache_client::CacheClient::remote(remote)
-                            .map_err(|e| Error::Config(format!("cache service at {url}: {e}")))?
-                    }
-                    // Like the official client's from_env: no URL, an in-process service.
-                    None => {
-                        tracing::info!(
-                            "no URL__TARGET_SERVER__CACHE_SERVICE: using an in-process cache service (memory, lost at exit)"
-                        );
-                        cache_client::CacheClient::in_memory()
-                    }
-                };
-                Ok(Store::new(
-                    crate::cache_service::CacheServiceStorage::new(client, self.namespace.as_str())
-                        .with_compression(self.compression),
-                ))
+                let api_key = self
+                    .api_key
+                    .as_ref()
+                    .map(|(name, value)| (name.as_str(), value.as_str()));
+                let backend = crate::backends::cache_service::CacheServiceStorage::connect(
+                    self.cache_service_url.as_deref(),
+                    api_key,
+                    self.namespace.as_str(),
+                )?;
+                Ok(Store::new(backend.with_compression(self.compression)))
             }
+            #[cfg(not(feature = "cache-service"))]
+            StorageMode::CacheService => Err(Error::Config(
+                "PERF_STORAGE_MODE=cache_service, but this perfstore was built without its `cache-service` feature".into(),
+            )),
         }
     }
 }
@@ -386,6 +380,7 @@ mod tests {
         assert!(config(&[("AUTH__TARGET_SERVER__CACHE_SERVICE__KEY_NAME", "x")]).is_err());
     }
 
+    #[cfg(feature = "cache-service")]
     #[test]
     fn cache_service_without_a_url_runs_in_process() {
         let store = config(&[("PERF_STORAGE_MODE", "cache_service")])
@@ -402,5 +397,15 @@ mod tests {
         .open()
         .unwrap_err();
         assert!(matches!(err, Error::Config(_)), "{err}");
+    }
+
+    #[cfg(not(feature = "cache-service"))]
+    #[test]
+    fn cache_service_mode_without_the_feature_says_so() {
+        let err = config(&[("PERF_STORAGE_MODE", "cache_service")])
+            .unwrap()
+            .open()
+            .unwrap_err();
+        assert!(err.to_string().contains("`cache-service` feature"), "{err}");
     }
 }

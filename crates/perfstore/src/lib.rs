@@ -2,16 +2,22 @@
 //!
 //! Storage for performance-analysis artifacts — JSON metrics, text/HTML/Markdown reports,
 //! binaries — grouped **session → target → key** behind one async interface with
-//! interchangeable backends:
+//! interchangeable backends. Where things live:
 //!
-//! | backend | module | for |
-//! |---|---|---|
-//! | memory | [`memory`] | tests; zero I/O |
-//! | local disk | [`local`] | the embedded default: `{root}/sessions/{session}/targets/{target}/{key}` |
+//! | module | what |
+//! |---|---|
+//! | [`names`], [`artifact`], [`error`] | validated names and keys, artifacts and their hashes, the error type |
+//! | [`storage`] | the interface: the [`Storage`] trait, [`StorageExt`] helpers, [`Store`] and [`TargetHandle`] |
+//! | [`config`] | the environment's configuration and the factory that opens a backend |
+//! | [`compression`] | the zstd container every backend uses for large artifacts |
+//! | [`backends`] | [`memory`], [`local`] and [`cache_service`] (cargo feature `cache-service`, default) |
+//! | [`layers`] | wrappers over any backend: [`metrics`], [`traced`] |
+//! | [`workflows`] | what runs on any backend: [`session`], [`batch`], [`baseline`], [`diff`], [`dedup`], [`transfer`] |
+//! | [`blocking`] | a synchronous facade |
+//! | `conformance` | the suite every backend passes (feature `conformance`) |
 //!
-//! Layers wrap any backend and are backends themselves: [`metrics`] (per-operation counts,
-//! bytes, latency percentiles; [`Store::with_metrics`]) and [`traced`] (a tracing span per
-//! operation; [`Store::with_tracing`]).
+//! Dependencies point one way: the core knows no backend, backends and layers know only the
+//! core, workflows know only the core's interface. `docs/ARCHITECTURE.md` walks through it.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> perfstore::Result<()> {
@@ -39,23 +45,22 @@
 //! (`conformance`, behind the `conformance` feature).
 
 pub mod artifact;
-pub mod baseline;
-pub mod batch;
+pub mod backends;
 pub mod blocking;
-pub mod cache_service;
 pub mod compression;
 pub mod config;
-pub mod dedup;
-pub mod diff;
 pub mod error;
-pub mod local;
-pub mod memory;
-pub mod metrics;
+pub mod layers;
 pub mod names;
-pub mod session;
 pub mod storage;
-pub mod traced;
-pub mod transfer;
+pub mod workflows;
+
+// Where users import them today: `perfstore::local`, `perfstore::diff`, …
+#[cfg(feature = "cache-service")]
+pub use backends::cache_service;
+pub use backends::{local, memory};
+pub use layers::{metrics, traced};
+pub use workflows::{baseline, batch, dedup, diff, session, transfer};
 
 #[cfg(feature = "conformance")]
 pub mod conformance;

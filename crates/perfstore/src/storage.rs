@@ -3,7 +3,6 @@
 
 use std::fmt;
 use std::ops::Deref;
-use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -302,16 +301,6 @@ impl Store {
     /// Wraps a shared backend.
     pub fn from_arc(backend: Arc<dyn Storage>) -> Self {
         Self { backend }
-    }
-
-    /// A fresh in-memory store.
-    pub fn memory() -> Self {
-        Self::new(crate::memory::MemoryStorage::new())
-    }
-
-    /// A local-disk store rooted at `root` (created on first write).
-    pub fn local(root: impl Into<PathBuf>) -> Self {
-        Self::new(crate::local::LocalStorage::new(root))
     }
 
     /// The backend.

@@ -5,13 +5,11 @@
 //! as MinIO; an `http://` endpoint implies `AWS_ALLOW_HTTP`), … The bucket must exist: unlike the
 //! reference, this server does not create it.
 
-use crate::server::ConfigError;
-
 use super::FileStore;
 
-/// An S3 store for `bucket`, configured from the environment.
+/// An S3 store for `bucket`, configured from the environment; the error says what is missing.
 #[cfg(feature = "s3")]
-pub fn from_env(bucket: &str) -> Result<FileStore, ConfigError> {
+pub fn from_env(bucket: &str) -> Result<FileStore, String> {
     use std::sync::Arc;
 
     use object_store::aws::AmazonS3Builder;
@@ -30,9 +28,7 @@ pub fn from_env(bucket: &str) -> Result<FileStore, ConfigError> {
     if endpoint.starts_with("http://") && std::env::var_os("AWS_ALLOW_HTTP").is_none() {
         builder = builder.with_allow_http(true);
     }
-    let store = builder
-        .build()
-        .map_err(|e| ConfigError::S3(e.to_string()))?;
+    let store = builder.build().map_err(|e| e.to_string())?;
     Ok(FileStore::from_object_store(
         Arc::new(store),
         StoreKind::S3 {
@@ -43,9 +39,7 @@ pub fn from_env(bucket: &str) -> Result<FileStore, ConfigError> {
 
 /// An S3 store for `bucket`: unavailable in this build.
 #[cfg(not(feature = "s3"))]
-pub fn from_env(bucket: &str) -> Result<FileStore, ConfigError> {
+pub fn from_env(bucket: &str) -> Result<FileStore, String> {
     let _ = bucket;
-    Err(ConfigError::S3(
-        "this build has no S3 support; rebuild cache-service with the `s3` feature".to_owned(),
-    ))
+    Err("this build has no S3 support; rebuild cache-service with the `s3` feature".to_owned())
 }

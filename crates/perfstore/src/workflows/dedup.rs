@@ -5,7 +5,7 @@
 //! 16 hex). The cache service's by-hash refs index its *entries*, not the child data files
 //! perfstore artifacts are, so they do not apply here and every backend scans; heads run
 //! [`crate::storage::BULK_CONCURRENCY`] at a time. For skipping work whose input was already
-//! processed, see [`crate::batch`] (input hashes recorded per target).
+//! processed, see [`crate::workflows::batch`] (input hashes recorded per target).
 
 use futures::StreamExt;
 
@@ -64,7 +64,6 @@ pub async fn find_by_hash(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cache_service::CacheServiceStorage;
 
     async fn finds_every_copy(store: Store) {
         let html = "<html><body>same page</body></html>";
@@ -132,8 +131,10 @@ mod tests {
         finds_every_copy(Store::local(dir.path())).await;
     }
 
+    #[cfg(feature = "cache-service")]
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn on_the_cache_service() {
+        use crate::backends::cache_service::CacheServiceStorage;
         let backend =
             CacheServiceStorage::new(cache_client::CacheClient::in_memory(), "perf-results");
         finds_every_copy(Store::new(backend)).await;

@@ -142,6 +142,32 @@ impl CacheServiceStorage {
         }
     }
 
+    /// A backend over the service at `url` (with `api_key` as `(header, value)`), or, without
+    /// a URL, over an in-process service in memory (like the official client's `from_env`).
+    pub fn connect(
+        url: Option<&str>,
+        api_key: Option<(&str, &str)>,
+        namespace: &str,
+    ) -> Result<Self> {
+        let client = match url {
+            Some(url) => {
+                let mut remote = cache_client::RemoteConfig::new(url);
+                if let Some((name, value)) = api_key {
+                    remote = remote.with_api_key(name, value);
+                }
+                CacheClient::remote(remote)
+                    .map_err(|e| Error::Config(format!("cache service at {url}: {e}")))?
+            }
+            None => {
+                tracing::info!(
+                    "no URL__TARGET_SERVER__CACHE_SERVICE: using an in-process cache service (memory, lost at exit)"
+                );
+                CacheClient::in_memory()
+            }
+        };
+        Ok(Self::new(client, namespace))
+    }
+
     /// The same backend never using the batch routes: bulk operations pipeline single
     /// requests, as they do against a server without the extension (the reference).
     pub fn without_batches(mut self) -> Self {

@@ -24,7 +24,7 @@ use crate::artifact::{Artifact, ArtifactKind, ArtifactMeta, ContentHash};
 use crate::compression::{self, CompressionOptions, HEADER_LEN, STREAM_CHUNK, TRAILER_LEN};
 use crate::error::{Error, Result};
 use crate::names::{ArtifactPath, Key, KeyPrefix, SessionName, TargetName, TargetPath};
-use crate::storage::{ByteReader, Capabilities, Storage};
+use crate::storage::{ByteReader, Capabilities, Storage, Store};
 
 /// Temp files start with this; `~` is not a key character, so no key can collide with one.
 const TEMP_PREFIX: &str = ".~perfstore-";
@@ -48,6 +48,13 @@ pub struct LocalOptions {
 pub struct LocalStorage {
     root: PathBuf,
     options: LocalOptions,
+}
+
+impl Store {
+    /// A local-disk store rooted at `root` (created on first write).
+    pub fn local(root: impl Into<PathBuf>) -> Self {
+        Self::new(LocalStorage::new(root))
+    }
 }
 
 impl LocalStorage {

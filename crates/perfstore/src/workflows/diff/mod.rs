@@ -23,8 +23,8 @@ use serde_json::Value;
 use crate::artifact::{Artifact, ArtifactKind};
 use crate::error::Result;
 use crate::names::{Key, KeyPrefix, SessionName, TargetName, TargetPath};
-use crate::session::session_meta;
 use crate::storage::Store;
+use crate::workflows::session::session_meta;
 
 /// Which way a metric is better.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

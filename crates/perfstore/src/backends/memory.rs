@@ -13,7 +13,7 @@ use crate::artifact::{Artifact, ArtifactMeta};
 use crate::compression::{self, CompressionOptions};
 use crate::error::{Error, Result};
 use crate::names::{ArtifactPath, Key, KeyPrefix, SessionName, TargetName, TargetPath};
-use crate::storage::{Capabilities, Storage};
+use crate::storage::{Capabilities, Storage, Store};
 
 /// An artifact as held: its stored bytes (compressed above the threshold) and its metadata.
 #[derive(Debug, Clone)]
@@ -47,6 +47,13 @@ type Session = BTreeMap<TargetName, Target>;
 pub struct MemoryStorage {
     sessions: RwLock<BTreeMap<SessionName, Session>>,
     compression: CompressionOptions,
+}
+
+impl Store {
+    /// A fresh in-memory store.
+    pub fn memory() -> Self {
+        Self::new(MemoryStorage::new())
+    }
 }
 
 impl MemoryStorage {

@@ -23,8 +23,8 @@ use serde::{Deserialize, Serialize};
 use crate::artifact::ContentHash;
 use crate::error::{Error, Result};
 use crate::names::{Key, KeyPrefix, SessionName, TargetName, TargetPath};
-use crate::session::ensure_session;
 use crate::storage::{StorageExt, Store, TargetHandle};
+use crate::workflows::session::ensure_session;
 
 /// The error a batch function may return.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

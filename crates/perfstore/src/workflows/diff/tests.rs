@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::render::{Format, render};
 use super::*;
-use crate::session::{EnvFingerprint, SessionMeta, ensure_session};
+use crate::workflows::session::{EnvFingerprint, SessionMeta, ensure_session};
 
 fn s(name: &str) -> SessionName {
     SessionName::new(name).unwrap()

@@ -52,8 +52,8 @@ use serde::Serialize;
 use crate::artifact::{Artifact, ArtifactKind, ContentHash};
 use crate::error::Error;
 use crate::names::{ArtifactPath, Key, KeyPrefix, SessionName, TargetName, TargetPath};
-use crate::session::ensure_session;
 use crate::storage::Store;
+use crate::workflows::session::ensure_session;
 
 /// How many artifacts a transfer moves at once unless told otherwise.
 pub const DEFAULT_CONCURRENCY: usize = 8;
@@ -913,7 +913,7 @@ async fn copy_one(from: &Store, to: &Store, path: &ArtifactPath) -> Outcome {
 ///   their exact bytes (and their kind, where the source records one); so a second copy moves
 ///   nothing.
 /// - perfstore's records of the session (its metadata, with the environment fingerprint) are
-///   copied the same way, so [`crate::session::session_meta`] gives the same on both sides.
+///   copied the same way, so [`crate::workflows::session::session_meta`] gives the same on both sides.
 /// - With [`prune`](CopyOptions::prune), artifacts and targets of the session in `to` that
 ///   `from` lacks are deleted first (before copying, so a key freed by pruning can be reused).
 ///   Records are never pruned.

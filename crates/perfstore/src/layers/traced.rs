@@ -1,7 +1,7 @@
 //! A tracing layer over any backend: every operation runs inside a `perfstore.storage` span
 //! ([`TracedStorage`]).
 //!
-//! Separate from the [metrics layer](crate::metrics) so each does one thing and either can be
+//! Separate from the [metrics layer](crate::layers::metrics) so each does one thing and either can be
 //! used alone; stack them with `store.with_tracing().with_metrics()`.
 //!
 //! Each span is at `DEBUG` level, named `perfstore.storage`, with the fields:
@@ -32,7 +32,7 @@ use tracing::{Instrument, Span};
 
 use crate::artifact::{Artifact, ArtifactMeta};
 use crate::error::{Error, Result};
-use crate::metrics::StorageOp;
+use crate::layers::metrics::StorageOp;
 use crate::names::{ArtifactPath, Key, KeyPrefix, SessionName, TargetName, TargetPath};
 use crate::storage::{ByteReader, Capabilities, Storage, Store};
 
