@@ -252,6 +252,8 @@ pub enum StoreOperation {
     Get,
     /// `get_stream`: open a file for streamed reading (the time to first byte).
     GetStream,
+    /// `get_range`: read the end of a file (a by-hash reference's `latest_id`).
+    GetRange,
     /// `exists`
     Exists,
     /// `size`
@@ -268,11 +270,12 @@ pub enum StoreOperation {
 
 impl StoreOperation {
     /// Every operation, in the order above.
-    pub const ALL: [StoreOperation; 10] = [
+    pub const ALL: [StoreOperation; 11] = [
         StoreOperation::Put,
         StoreOperation::PutStream,
         StoreOperation::Get,
         StoreOperation::GetStream,
+        StoreOperation::GetRange,
         StoreOperation::Exists,
         StoreOperation::Size,
         StoreOperation::Delete,
@@ -288,6 +291,7 @@ impl StoreOperation {
             StoreOperation::PutStream => "put_stream",
             StoreOperation::Get => "get",
             StoreOperation::GetStream => "get_stream",
+            StoreOperation::GetRange => "get_range",
             StoreOperation::Exists => "exists",
             StoreOperation::Size => "size",
             StoreOperation::Delete => "delete",

@@ -323,7 +323,7 @@ async fn validation_of_child_routes() {
 /// COMPAT D16: listings are sorted by path; the reference's memory backend lists in insertion
 /// order.
 #[tokio::test]
-async fn list_and_delete_all_are_sorted_by_path() {
+async fn list_is_sorted_by_path_and_delete_all_goes_in_store_order() {
     let app = TestApp::memory();
     let (_, p) = entry(&app).await;
     for name in ["zeta", "alpha", "mid"] {
@@ -344,5 +344,6 @@ async fn list_and_delete_all_are_sorted_by_path() {
         .iter()
         .map(|f| f.as_str().unwrap().rsplit('/').next().unwrap())
         .collect();
-    assert_eq!(names, ["alpha.txt", "mid.txt", "zeta.txt"]);
+    // Oldest first (the listing's modification times), as the reference's dict (COMPAT D16).
+    assert_eq!(names, ["zeta.txt", "alpha.txt", "mid.txt"]);
 }

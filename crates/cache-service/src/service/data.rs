@@ -311,9 +311,13 @@ impl CacheService {
         if let Some(folders) = self.data_folders(namespace, cache_id).await? {
             for folder in &folders {
                 let target = paths::data_key_folder(folder, data_key);
-                for path in self.store().list_files(&target).await? {
-                    if self.store().delete(&path).await? {
-                        deleted_files.push(path);
+                let mut files = self.store().list_files(&target).await?;
+                // Oldest first, as the reference's insertion-ordered dict lists them (ties, within
+                // the backend's timestamp resolution, by path).
+                files.sort_by(|a, b| (a.last_modified, &a.path).cmp(&(b.last_modified, &b.path)));
+                for file in files {
+                    if self.store().delete(&file.path).await? {
+                        deleted_files.push(file.path);
                     }
                 }
             }
@@ -352,15 +356,16 @@ impl CacheService {
         for folder in &folders {
             let target = paths::data_key_folder(folder, data_key);
             let target_prefix = format!("{}/", target.trim_end_matches('/'));
-            for path in self.store().list_files(&target).await? {
+            // One listing per copy: sizes come with it, no request per file.
+            for file in self.store().list_files(&target).await? {
+                let path = file.path;
                 if !recursive && path.replacen(&target_prefix, "", 1).contains('/') {
                     continue;
                 }
                 if path.ends_with(".config") || path.ends_with(".metadata") {
                     continue;
                 }
-                let size = self.store().size(&path).await?.unwrap_or(0);
-                let info = file_info(&path, folder, size);
+                let info = file_info(&path, folder, file.size);
                 total_size += info.file_size;
                 files.push(info);
             }

@@ -97,7 +97,7 @@ impl CacheService {
         }
         Ok(self
             .store()
-            .list_files(prefix.trim_end_matches('/'))
+            .list_paths(prefix.trim_end_matches('/'))
             .await?)
     }
 

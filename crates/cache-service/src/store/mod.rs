@@ -20,7 +20,7 @@ use bytes::Bytes;
 use futures::TryStreamExt;
 use object_store::memory::InMemory;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 
 use crate::metrics::{StoreMetrics, StoreOperation};
 
@@ -114,6 +114,35 @@ impl std::fmt::Debug for FileStore {
             .field("kind", &self.kind)
             .finish()
     }
+}
+
+/// A file found by a recursive listing, with the size and modification time the listing
+/// itself reported (no extra request per file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFile {
+    /// Full path.
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// When the file was last written (resolution depends on the backend: S3 has seconds,
+    /// local disk the file system's timestamp granularity).
+    pub last_modified: chrono::DateTime<chrono::Utc>,
+}
+
+/// What [`FileStore::get_if_changed`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fetched {
+    /// No such file.
+    Missing,
+    /// The file still has the entity tag the caller knows; nothing was read.
+    Unchanged,
+    /// The file's bytes and its entity tag (`None` if the backend reports none).
+    Changed {
+        /// The whole file.
+        bytes: Bytes,
+        /// Its entity tag.
+        e_tag: Option<String>,
+    },
 }
 
 /// Direct children of a folder.
@@ -220,16 +249,22 @@ impl FileStore {
 
     /// Writes (creates or replaces) a file.
     pub async fn put(&self, path: &str, data: Bytes) -> Result<(), StoreError> {
+        self.put_tagged(path, data).await.map(|_| ())
+    }
+
+    /// [`Self::put`], returning the entity tag of the written file when the backend reports one
+    /// (the tag [`Self::get_if_changed`] compares against).
+    pub async fn put_tagged(&self, path: &str, data: Bytes) -> Result<Option<String>, StoreError> {
         self.timed(StoreOperation::Put, self.put_untimed(path, data))
             .await
     }
 
-    async fn put_untimed(&self, path: &str, data: Bytes) -> Result<(), StoreError> {
+    async fn put_untimed(&self, path: &str, data: Bytes) -> Result<Option<String>, StoreError> {
         let location = Self::parse(path)?;
         self.inner
             .put(&location, PutPayload::from_bytes(data))
             .await
-            .map(|_| ())
+            .map(|result| result.e_tag)
             .map_err(|source| StoreError::Backend {
                 path: path.to_owned(),
                 source,
@@ -395,6 +430,55 @@ impl FileStore {
         }
     }
 
+    /// Reads a file unless it still has the entity tag `known` (one conditional request,
+    /// `If-None-Match` on S3): [`Fetched::Unchanged`] then, without reading it.
+    pub async fn get_if_changed(
+        &self,
+        path: &str,
+        known: Option<&str>,
+    ) -> Result<Fetched, StoreError> {
+        let Ok(location) = Self::parse(path) else {
+            return Ok(Fetched::Missing);
+        };
+        let options = GetOptions::new().with_if_none_match(known);
+        self.timed(StoreOperation::Get, async {
+            let result = match self.inner.get_opts(&location, options).await {
+                Ok(result) => result,
+                Err(object_store::Error::NotModified { .. }) => return Ok(Fetched::Unchanged),
+                Err(source) => return not_found_as_none(path, source).map(|_| Fetched::Missing),
+            };
+            let e_tag = result.meta.e_tag.clone();
+            match result.bytes().await {
+                Ok(bytes) => Ok(Fetched::Changed { bytes, e_tag }),
+                Err(source) => not_found_as_none(path, source).map(|_| Fetched::Missing),
+            }
+        })
+        .await
+    }
+
+    /// The last `max` bytes of a file (all of it when smaller); `None` if it does not exist.
+    /// One ranged request: its cost does not grow with the file.
+    pub async fn get_tail(&self, path: &str, max: u64) -> Result<Option<Bytes>, StoreError> {
+        let Ok(location) = Self::parse(path) else {
+            return Ok(None);
+        };
+        let options = GetOptions {
+            range: Some(GetRange::Suffix(max)),
+            ..GetOptions::default()
+        };
+        self.timed(StoreOperation::GetRange, async {
+            match self.inner.get_opts(&location, options).await {
+                Ok(result) => result
+                    .bytes()
+                    .await
+                    .map(Some)
+                    .or_else(|source| not_found_as_none(path, source)),
+                Err(source) => not_found_as_none(path, source),
+            }
+        })
+        .await
+    }
+
     /// Reads a file only if it holds at most `max` bytes: its bytes, or [`BoundedRead::TooLarge`]
     /// with its size (nothing read); `None` if it does not exist. One request on every backend.
     pub async fn get_bounded(
@@ -462,29 +546,45 @@ impl FileStore {
         }
     }
 
-    /// Full paths of every file below `folder` (recursively), sorted; `""` lists everything.
-    pub async fn list_files(&self, folder: &str) -> Result<Vec<String>, StoreError> {
+    /// Every file below `folder` (recursively) with its size and modification time, sorted by
+    /// path; `""` lists everything. One listing, never a request per file.
+    pub async fn list_files(&self, folder: &str) -> Result<Vec<StoredFile>, StoreError> {
         self.timed(StoreOperation::ListFiles, self.list_files_untimed(folder))
             .await
     }
 
-    async fn list_files_untimed(&self, folder: &str) -> Result<Vec<String>, StoreError> {
+    /// Full paths of every file below `folder`, sorted ([`Self::list_files`] without the
+    /// metadata).
+    pub async fn list_paths(&self, folder: &str) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .list_files(folder)
+            .await?
+            .into_iter()
+            .map(|f| f.path)
+            .collect())
+    }
+
+    async fn list_files_untimed(&self, folder: &str) -> Result<Vec<StoredFile>, StoreError> {
         let prefix = match Self::folder(folder) {
             None => None,
             Some(Ok(p)) => Some(p),
             Some(Err(_)) => return Ok(Vec::new()),
         };
-        let mut files: Vec<String> = self
+        let mut files: Vec<StoredFile> = self
             .inner
             .list(prefix.as_ref())
-            .map_ok(|meta| meta.location.to_string())
+            .map_ok(|meta| StoredFile {
+                path: meta.location.to_string(),
+                size: meta.size,
+                last_modified: meta.last_modified,
+            })
             .try_collect()
             .await
             .map_err(|source| StoreError::Backend {
                 path: folder.to_owned(),
                 source,
             })?;
-        files.sort();
+        files.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(files)
     }
 
@@ -604,8 +704,13 @@ mod tests {
         assert!(!store.exists("a/c").await.unwrap());
         assert_eq!(store.size("a/c/d.bin").await.unwrap(), Some(2));
         assert_eq!(
-            store.list_files("a").await.unwrap(),
+            store.list_paths("a").await.unwrap(),
             vec!["a/b.json".to_owned(), "a/c/d.bin".to_owned()]
+        );
+        let listed = store.list_files("a").await.unwrap();
+        assert_eq!(
+            listed.iter().map(|f| f.size).collect::<Vec<_>>(),
+            vec![1, 2]
         );
         assert_eq!(store.list_files("").await.unwrap().len(), 3);
         let root = store.list_dir("/").await.unwrap();

@@ -133,7 +133,7 @@ impl TestApp {
 
     /// Every stored path.
     pub async fn files(&self) -> Vec<String> {
-        self.state.service.store().list_files("").await.unwrap()
+        self.state.service.store().list_paths("").await.unwrap()
     }
 
     /// Stores `{"name":"Alice","age":30}` at `users/alice` with file id `profile` (spec §8).
