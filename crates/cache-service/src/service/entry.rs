@@ -11,9 +11,11 @@ use cache_wire::schema::{
 use md5::{Digest, Md5};
 use serde_json::{Map, Value};
 
+use super::hash_refs::{KeptRef, TAIL_BYTES, latest_id_from_tail, list_end_of};
 use super::paths;
 use super::{CacheService, ServiceError, ServiceResult, now_ms, parse_stored_json};
 use crate::json::{dumps_indented, dumps_indented_of};
+use crate::store::Fetched;
 
 /// How a content file is serialised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -312,6 +314,10 @@ impl CacheService {
     }
 
     /// Appends `cache_id` to the by-hash reference (creating it), returning its path.
+    ///
+    /// The file is rewritten whole (its format), but re-read and re-parsed only when it is not
+    /// the version this instance last wrote or read (one conditional request decides); see
+    /// [`hash_refs`](super::hash_refs). Appends of one hash are serialised in this instance.
     async fn add_hash_version(
         &self,
         namespace: &str,
@@ -320,34 +326,112 @@ impl CacheService {
         timestamp: i64,
     ) -> ServiceResult<String> {
         let path = paths::ref_by_hash(namespace, cache_hash);
-        let entry = HashRefEntry {
-            cache_id: cache_id.to_owned(),
-            timestamp,
-        };
-        let hash_ref = match self.read_json(&path).await? {
-            Some(existing) => {
-                let mut hash_ref: HashRef = serde_json::from_value(existing).map_err(|e| {
-                    ServiceError::python(
-                        "ValueError",
-                        format!("invalid hash reference {path}: {e}"),
-                    )
-                })?;
-                hash_ref.cache_ids.push(entry);
-                hash_ref.latest_id = cache_id.to_owned();
-                hash_ref.total_versions += 1;
-                hash_ref
-            }
-            None => HashRef {
-                cache_hash: cache_hash.to_owned(),
-                cache_ids: vec![entry],
-                latest_id: cache_id.to_owned(),
-                total_versions: 1,
-            },
-        };
-        self.store()
-            .put(&path, Bytes::from(dumps_indented_of(&hash_ref, 2)))
+        let cache = self.hash_refs();
+        let _appending = cache.lock(&path).await;
+        let kept = cache.get(&path);
+        let mut fetched = self
+            .store()
+            .get_if_changed(&path, kept.as_ref().map(|k| k.e_tag.as_str()))
             .await?;
+        if fetched == Fetched::Unchanged && kept.is_none() {
+            // Cannot happen (nothing known, nothing to match); read it plainly.
+            fetched = self.store().get_if_changed(&path, None).await?;
+        }
+        let (bytes, list_end, total_versions) = match (fetched, kept) {
+            (Fetched::Unchanged, Some(kept)) => {
+                let (bytes, list_end) = kept.appended(cache_id, timestamp);
+                (bytes, Some(list_end), kept.total_versions + 1)
+            }
+            (fetched, _) => {
+                let entry = HashRefEntry {
+                    cache_id: cache_id.to_owned(),
+                    timestamp,
+                };
+                let existing = match fetched {
+                    Fetched::Changed { bytes, .. } if !bytes.is_empty() => {
+                        Some(parse_stored_json(&bytes)?)
+                    }
+                    _ => None,
+                };
+                let hash_ref = match existing {
+                    Some(existing) => {
+                        let mut hash_ref: HashRef =
+                            serde_json::from_value(existing).map_err(|e| {
+                                ServiceError::python(
+                                    "ValueError",
+                                    format!("invalid hash reference {path}: {e}"),
+                                )
+                            })?;
+                        hash_ref.cache_ids.push(entry);
+                        hash_ref.latest_id = cache_id.to_owned();
+                        hash_ref.total_versions += 1;
+                        hash_ref
+                    }
+                    None => HashRef {
+                        cache_hash: cache_hash.to_owned(),
+                        cache_ids: vec![entry],
+                        latest_id: cache_id.to_owned(),
+                        total_versions: 1,
+                    },
+                };
+                let bytes = dumps_indented_of(&hash_ref, 2);
+                let list_end = list_end_of(&bytes);
+                (bytes, list_end, hash_ref.total_versions)
+            }
+        };
+        let bytes = Bytes::from(bytes);
+        let e_tag = match self.store().put_tagged(&path, bytes.clone()).await {
+            Ok(e_tag) => e_tag,
+            Err(e) => {
+                cache.forget(&path);
+                return Err(e.into());
+            }
+        };
+        match (e_tag, list_end) {
+            (Some(e_tag), Some(list_end)) => cache.keep(
+                &path,
+                KeptRef {
+                    e_tag,
+                    bytes,
+                    list_end,
+                    total_versions,
+                },
+            ),
+            _ => cache.forget(&path),
+        }
         Ok(path)
+    }
+
+    /// `latest_id` of a by-hash reference: outer `None` if the file is missing or empty, inner
+    /// `None` if `latest_id` is not a string. Costs one ranged read however long the file is
+    /// (see [`hash_refs`](super::hash_refs)); files whose end has another shape are parsed
+    /// whole, as before.
+    pub async fn hash_latest_id(
+        &self,
+        namespace: &str,
+        cache_hash: &str,
+    ) -> ServiceResult<Option<Option<String>>> {
+        let namespace = or_default(namespace);
+        let path = paths::ref_by_hash(namespace, cache_hash);
+        let Some(tail) = self.store().get_tail(&path, TAIL_BYTES).await? else {
+            return Ok(None);
+        };
+        let whole = if tail.is_empty() {
+            // An empty file counts as missing (`Storage_FS.file__json`).
+            return Ok(None);
+        } else if (tail.len() as u64) < TAIL_BYTES {
+            // The whole file: parse it exactly as a full read would.
+            Some(parse_stored_json(&tail)?)
+        } else if let Some(latest) = latest_id_from_tail(&tail) {
+            return Ok(Some(Some(latest)));
+        } else {
+            self.read_json(&path).await?
+        };
+        Ok(whole.map(|v| {
+            v.get("latest_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        }))
     }
 
     /// The by-id reference file as JSON, `None` if absent.
@@ -464,11 +548,8 @@ impl CacheService {
         cache_hash: &str,
     ) -> ServiceResult<Option<Retrieved>> {
         let namespace = or_default(namespace);
-        let Some(hash_ref) = self.hash_ref_json(namespace, cache_hash).await? else {
-            return Ok(None);
-        };
-        let latest = match hash_ref.get("latest_id") {
-            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        let latest = match self.hash_latest_id(namespace, cache_hash).await? {
+            Some(Some(latest)) if !latest.is_empty() => latest,
             _ => return Ok(None),
         };
         let latest = CacheId::parse(&latest)
@@ -591,6 +672,9 @@ impl CacheService {
             && !cache_hash.is_empty()
         {
             let hash_path = paths::ref_by_hash(namespace, cache_hash);
+            // No append of this hash in this instance meanwhile; the kept copy is stale after.
+            let _rewriting = self.hash_refs().lock(&hash_path).await;
+            self.hash_refs().forget(&hash_path);
             if let Some(Value::Object(mut hash_ref)) = self.read_json(&hash_path).await? {
                 let ids: Vec<Value> = hash_ref
                     .get("cache_ids")

@@ -1,14 +1,18 @@
 //! The cache service's logic over a [`FileStore`]: strategies, references, child data,
 //! namespaces. No HTTP here; the `http` module maps results to the reference's envelopes.
 //!
-//! The service keeps no state besides the store, so any number of instances may share one
-//! bucket or folder.
+//! The service keeps no state besides the store and a cache of by-hash reference files that is
+//! checked against the store on every use ([`hash_refs`]), so any number of instances may share
+//! one bucket or folder.
 
 pub mod batch;
 pub mod data;
 pub mod entry;
+pub mod hash_refs;
 pub mod listing;
 pub mod paths;
+
+use std::sync::Arc;
 
 use crate::store::{FileStore, StoreError};
 
@@ -56,12 +60,23 @@ pub type ServiceResult<T> = Result<T, ServiceError>;
 pub struct CacheService {
     store: FileStore,
     ttl_hours: u64,
+    /// By-hash reference files this instance wrote or read, validated by entity tag on use.
+    hash_refs: Arc<hash_refs::HashRefCache>,
 }
 
 impl CacheService {
     /// A service over `store`; `ttl_hours` is only reported (the reference never expires).
     pub fn new(store: FileStore, ttl_hours: u64) -> Self {
-        CacheService { store, ttl_hours }
+        CacheService {
+            store,
+            ttl_hours,
+            hash_refs: Arc::default(),
+        }
+    }
+
+    /// The cache of by-hash reference files (see [`hash_refs`]).
+    pub fn hash_refs(&self) -> &hash_refs::HashRefCache {
+        &self.hash_refs
     }
 
     /// The file store.

@@ -358,19 +358,17 @@ pub async fn hash_refs(ctx: Ctx) -> Response {
 /// `GET /{ns}/retrieve/hash/{cache_hash}/cache-id`.
 pub async fn hash_cache_id(ctx: Ctx) -> Response {
     let (hash, ns) = bail!(by_hash_params(&ctx));
+    // Only `latest_id` is needed: one ranged read, however many ids the file lists.
     match bail!(served(
         ctx.state
             .service
-            .hash_ref_json(ns.as_str(), hash.as_str())
+            .hash_latest_id(ns.as_str(), hash.as_str())
             .await
     )) {
-        Some(refs) => reply::ok(&HashCacheId {
+        Some(latest_id) => reply::ok(&HashCacheId {
             namespace: ns.into_string(),
             cache_hash: hash.into_string(),
-            cache_id: refs
-                .get("latest_id")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
+            cache_id: latest_id,
         }),
         None => not_found_plain(),
     }
