@@ -39,7 +39,9 @@ macro_rules! conformance_tests {
             concurrent_writers_of_distinct_keys_all_land, concurrent_writers_of_one_key_leave_one_intact_value,
             reserved_records_are_stored_but_never_listed, bulk_save_load_and_delete,
             streams_round_trip, failed_stream_keeps_the_previous_version,
-            compressed_artifacts_are_transparent, bytes_that_look_compressed_round_trip
+            compressed_artifacts_are_transparent, bytes_that_look_compressed_round_trip,
+            writers_in_different_kinds_never_make_a_key_vanish, list_sizes_counts_every_artifact_once,
+            a_large_target_behaves_like_a_small_one
         );
     };
     (@each $attrs:tt $make:expr; $($scenario:ident),* $(,)?) => {
@@ -615,6 +617,114 @@ pub async fn concurrent_writers_of_one_key_leave_one_intact_value(store: &Store)
         ["shared.bin"],
         "no temp files are listed"
     );
+}
+
+/// Saves of one key as text and as bytes at once, while readers read it: the key exists
+/// before and after, so no read may find it missing (a reader sees the old or a new value).
+pub async fn writers_in_different_kinds_never_make_a_key_vanish(store: &Store) {
+    let t = target(store, "s", "t");
+    t.save_string("report", "v0").await.unwrap();
+    let writers: Vec<_> = (0..4usize)
+        .map(|w| {
+            let t = t.clone();
+            tokio::spawn(async move {
+                for i in 0..40usize {
+                    match (w + i) % 2 {
+                        0 => t.save_string("report", &format!("text {w}/{i}")).await,
+                        _ => t.save_bytes("report", vec![0xff, w as u8, i as u8]).await,
+                    }
+                    .unwrap();
+                }
+            })
+        })
+        .collect();
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let t = t.clone();
+            tokio::spawn(async move {
+                let mut missing = 0;
+                for _ in 0..80 {
+                    missing += usize::from(t.get("report").await.unwrap().is_none());
+                    missing += usize::from(!t.exists("report").await.unwrap());
+                }
+                missing
+            })
+        })
+        .collect();
+    for w in writers {
+        w.await.unwrap();
+    }
+    let mut missing = 0;
+    for r in readers {
+        missing += r.await.unwrap();
+    }
+    assert_eq!(missing, 0, "reads found an existing key missing");
+    assert_eq!(keys(&t.list_keys("").await.unwrap()), ["report"]);
+}
+
+/// `list_sizes` lists each artifact once, sorted, with the bytes it takes (for artifacts too
+/// small to compress, their size), after kinds changed too.
+pub async fn list_sizes_counts_every_artifact_once(store: &Store) {
+    let t = target(store, "s", "t");
+    t.save_json("a/m.json", &json!({"p50_ms": 1.5}))
+        .await
+        .unwrap();
+    t.save_string("b.txt", "hello").await.unwrap();
+    t.save_bytes("c", vec![1u8, 2, 3]).await.unwrap();
+    t.save_string("c", "now text").await.unwrap();
+    t.save_bytes("empty.bin", Vec::new()).await.unwrap();
+    let sizes = store.list_sizes(t.path()).await.unwrap();
+    let mut expected = Vec::new();
+    for key in t.list_keys("").await.unwrap() {
+        let size = t.head(key.clone()).await.unwrap().unwrap().size;
+        expected.push((key, size));
+    }
+    assert_eq!(sizes, expected);
+    assert_eq!(sizes.len(), 4);
+    let other = target(store, "s", "none");
+    assert_eq!(store.list_sizes(other.path()).await.unwrap(), []);
+}
+
+/// A target of many artifacts: single saves, loads, deletes and listings stay exact.
+pub async fn a_large_target_behaves_like_a_small_one(store: &Store) {
+    let t = target(store, "s", "big");
+    let n = 1500;
+    let items = (0..n).map(|i| {
+        (
+            format!("pages/p{i:05}.json"),
+            crate::Artifact::json(&json!({ "i": i })),
+        )
+    });
+    assert!(t.save_many(items).await.iter().all(Result::is_ok));
+    t.save_json("pages/new.json", &json!({"new": true}))
+        .await
+        .unwrap();
+    t.save_string("pages/p00007.json", "replaced by text")
+        .await
+        .unwrap();
+    assert_eq!(
+        t.load_json("pages/new.json").await.unwrap(),
+        Some(json!({"new": true}))
+    );
+    assert_eq!(
+        t.load_string("pages/p00007.json").await.unwrap().as_deref(),
+        Some("replaced by text")
+    );
+    assert_eq!(
+        t.load_json("pages/p01234.json").await.unwrap(),
+        Some(json!({"i": 1234}))
+    );
+    assert!(t.exists("pages/p00000.json").await.unwrap());
+    assert!(!t.exists("pages/p99999.json").await.unwrap());
+    assert!(t.delete("pages/p00001.json").await.unwrap());
+    assert!(!t.delete("pages/p00001.json").await.unwrap());
+    let listed = t.list_keys("pages/").await.unwrap();
+    assert_eq!(listed.len(), n);
+    assert!(
+        listed.windows(2).all(|w| w[0] < w[1]),
+        "sorted, no duplicate"
+    );
+    assert_eq!(store.list_sizes(t.path()).await.unwrap().len(), n);
 }
 
 /// perfstore's own records (under [`RESERVED_NAME`](crate::names::RESERVED_NAME)) round-trip

@@ -73,6 +73,19 @@ pub trait Storage: fmt::Debug + Send + Sync + 'static {
     /// The keys of `target` that start with `prefix`, sorted.
     async fn list_keys(&self, target: &TargetPath, prefix: &KeyPrefix) -> Result<Vec<Key>>;
 
+    /// Every artifact of `target` with the bytes it takes in the store (a compressed artifact
+    /// counts its compressed size), sorted by key. Backends answer from one listing; the
+    /// default lists the keys and asks each one's size.
+    async fn list_sizes(&self, target: &TargetPath) -> Result<Vec<(Key, u64)>> {
+        let mut sizes = Vec::new();
+        for key in self.list_keys(target, &KeyPrefix::all()).await? {
+            if let Some(meta) = self.head(&target.artifact(key.clone())).await? {
+                sizes.push((key, meta.size));
+            }
+        }
+        Ok(sizes)
+    }
+
     /// The sessions that hold at least one target or perfstore's records for the session,
     /// sorted; never the reserved session.
     async fn list_sessions(&self) -> Result<Vec<SessionName>>;

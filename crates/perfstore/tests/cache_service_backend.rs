@@ -177,33 +177,100 @@ async fn artifacts_live_where_the_original_module_put_them() {
 }
 
 #[tokio::test]
-async fn kinds_survive_and_a_key_changing_kind_leaves_one_file() {
+async fn kinds_survive_a_key_changing_kind_reads_the_latest_and_delete_leaves_no_file() {
     let (store, backend) = store_over(CacheClient::in_memory());
     let t = store.target("s", "t").unwrap();
     t.save_string("x", "text").await.unwrap();
     t.save_json("x", &json!([1, 2])).await.unwrap();
     t.save_bytes("x", vec![9u8]).await.unwrap();
     t.save_json("x", &json!({"final": true})).await.unwrap();
+    assert_eq!(
+        t.load_json("x").await.unwrap(),
+        Some(json!({"final": true}))
+    );
+    assert_eq!(t.head("x").await.unwrap().unwrap().kind, ArtifactKind::Json);
+    assert_eq!(t.list_keys("").await.unwrap(), ["x"]);
+    // Back to the likely shape (text, for a key without extension): it wins again.
+    t.save_string("x", "plain again").await.unwrap();
+    assert_eq!(
+        t.load_string("x").await.unwrap().as_deref(),
+        Some("plain again")
+    );
     let id = backend
         .entry_id(&TargetPath::parse("s", "t").unwrap())
         .await
         .unwrap()
         .unwrap();
-    let files = backend
-        .client()
-        .data()
-        .list(NS, &id, None, true)
-        .await
-        .unwrap()
-        .files;
-    assert_eq!(files.len(), 1, "{files:?}");
-    assert_eq!(t.head("x").await.unwrap().unwrap().kind, ArtifactKind::Json);
+    let files = || async {
+        backend
+            .client()
+            .data()
+            .list(NS, &id, None, true)
+            .await
+            .unwrap()
+            .files
+    };
+    assert!(
+        files().await.len() <= 3,
+        "shadowed files are bounded by the shapes: {:?}",
+        files().await
+    );
+    assert!(t.delete("x").await.unwrap());
+    assert_eq!(files().await, [], "delete removes every shape");
+    assert!(!t.exists("x").await.unwrap());
     t.save_string("y", "[1, 2]").await.unwrap();
     assert_eq!(
         t.head("y").await.unwrap().unwrap().kind,
         ArtifactKind::Text,
         "text that looks like JSON stays text"
     );
+}
+
+/// B1 (issue 12): writers saving one key as text and as bytes at once, readers reading it
+/// all along: the key existed before and after, so no read may find it missing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_saves_in_two_kinds_never_make_the_key_vanish() {
+    let (store, _) = store_over(CacheClient::in_memory());
+    let t = store.target("s", "t").unwrap();
+    t.save_string("report", "v0").await.unwrap();
+    let mut tasks = Vec::new();
+    for w in 0..4 {
+        let t = t.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..150 {
+                match (w + i) % 2 {
+                    0 => t.save_string("report", &format!("text {w}/{i}")).await,
+                    _ => t.save_bytes("report", vec![0xff, w as u8, i as u8]).await,
+                }
+                .unwrap();
+            }
+            0usize
+        }));
+    }
+    for _ in 0..4 {
+        let t = t.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut missing = 0;
+            for _ in 0..300 {
+                if t.get("report").await.unwrap().is_none() {
+                    missing += 1;
+                }
+                if !t.exists("report").await.unwrap() {
+                    missing += 1;
+                }
+            }
+            missing
+        }));
+    }
+    let mut missing = 0;
+    for task in tasks {
+        missing += tokio::time::timeout(std::time::Duration::from_secs(120), task)
+            .await
+            .expect("bounded in time")
+            .unwrap();
+    }
+    assert_eq!(missing, 0, "reads found the key missing {missing} times");
+    assert!(t.get("report").await.unwrap().is_some());
 }
 
 #[tokio::test]
@@ -438,4 +505,62 @@ async fn bulk_deletes_list_each_target_once() {
     assert_eq!(log.count("/data/list"), 1);
     assert_eq!(log.count("/data/delete/"), 150);
     assert_eq!(t.list_keys("r/").await.unwrap().len(), 150);
+}
+
+/// Issue 11: a single operation costs the same number of requests, and no listing, whatever
+/// the target already holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_operations_cost_a_fixed_number_of_requests_however_large_the_target() {
+    for batch_routes in [true, false] {
+        let (client, log) = support::recorded_server(batch_routes);
+        let (store, _) = store_over(client);
+        let t = store.target("big", "t").unwrap();
+        // From here on the entry exists and the backend knows whether the server has batches.
+        let seed = [("seed.json", perfstore::Artifact::json(&json!({})))];
+        assert!(t.save_many(seed).await.iter().all(Result::is_ok));
+        let mut costs = Vec::new();
+        for size in [0usize, 600] {
+            let filler = (0..size).map(|i| {
+                let key = format!("results/page_{i}.json");
+                (key, perfstore::Artifact::json(&json!({ "i": i })))
+            });
+            assert!(t.save_many(filler).await.iter().all(Result::is_ok));
+            let key = format!("results/new_{size}.json");
+            log.clear();
+            t.save_json(key.as_str(), &json!({"p50_ms": 1.5}))
+                .await
+                .unwrap();
+            let put = log.total();
+            log.clear();
+            assert!(t.load_json(key.as_str()).await.unwrap().is_some());
+            let get = log.total();
+            log.clear();
+            assert!(t.exists(key.as_str()).await.unwrap());
+            let exists = log.total();
+            log.clear();
+            assert!(t.head("results/absent.json").await.unwrap().is_none());
+            let miss = log.total();
+            assert_eq!(log.count("/data/list"), 0, "a miss lists nothing");
+            log.clear();
+            assert!(t.delete(key.as_str()).await.unwrap());
+            let delete = log.total();
+            log.clear();
+            // A key in other than its likely shape: text in a `.json` key.
+            t.save_string(key.as_str(), "not json").await.unwrap();
+            assert_eq!(
+                t.load_string(key.as_str()).await.unwrap().as_deref(),
+                Some("not json")
+            );
+            let other_shape = log.total();
+            assert_eq!(log.count("/data/list"), 0, "no listing anywhere");
+            costs.push([put, get, exists, miss, delete, other_shape]);
+        }
+        assert_eq!(
+            costs[0], costs[1],
+            "requests per operation [put, get, exists, miss, delete, other shape] in an empty \
+             target vs one of 600 (batch routes: {batch_routes})"
+        );
+        assert_eq!(costs[0][0], 1, "a save in the likely shape is one request");
+        assert_eq!(costs[0][1], 1, "a load of the likely shape is one request");
+    }
 }

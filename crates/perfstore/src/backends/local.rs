@@ -348,6 +348,20 @@ fn prune_empty_dirs(from: &Path, sessions_dir: &Path) {
 
 /// The keys under `target_dir` (optionally only below `start`), as sorted valid keys.
 fn walk_keys(target_dir: &Path, start: &Path, prefix: &KeyPrefix) -> Result<Vec<Key>> {
+    Ok(walk_files(target_dir, start, prefix, false)?
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect())
+}
+
+/// The keys below `start` that match `prefix`, sorted, each with its file's size if `sizes`
+/// (from the walk's own metadata: no second look at the file).
+fn walk_files(
+    target_dir: &Path,
+    start: &Path,
+    prefix: &KeyPrefix,
+    sizes: bool,
+) -> Result<Vec<(Key, u64)>> {
     let mut keys = Vec::new();
     for entry in walkdir::WalkDir::new(start)
         .follow_links(false)
@@ -383,7 +397,11 @@ fn walk_keys(target_dir: &Path, start: &Path, prefix: &KeyPrefix) -> Result<Vec<
         if let Ok(key) = Key::new(rel)
             && prefix.matches(&key)
         {
-            keys.push(key);
+            let size = match sizes {
+                true => entry.metadata().map(|m| m.len()).unwrap_or(0),
+                false => 0,
+            };
+            keys.push((key, size));
         }
     }
     keys.sort();
@@ -542,6 +560,11 @@ impl Storage for LocalStorage {
             walk_keys(&target_dir, &start, &prefix)
         })
         .await
+    }
+
+    async fn list_sizes(&self, target: &TargetPath) -> Result<Vec<(Key, u64)>> {
+        let target_dir = self.target_dir(target);
+        blocking(move || walk_files(&target_dir, &target_dir, &KeyPrefix::all(), true)).await
     }
 
     async fn list_sessions(&self) -> Result<Vec<SessionName>> {

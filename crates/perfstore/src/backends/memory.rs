@@ -191,6 +191,19 @@ impl Storage for MemoryStorage {
             .unwrap_or_default())
     }
 
+    async fn list_sizes(&self, target: &TargetPath) -> Result<Vec<(Key, u64)>> {
+        Ok(self
+            .read()
+            .get(&target.session)
+            .and_then(|s| s.get(&target.target))
+            .map(|t| {
+                t.iter()
+                    .map(|(k, stored)| (k.clone(), stored.bytes.len() as u64))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
     async fn list_sessions(&self) -> Result<Vec<SessionName>> {
         Ok(self
             .read()

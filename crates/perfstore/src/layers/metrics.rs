@@ -571,6 +571,14 @@ impl Storage for MeteredStorage {
         result
     }
 
+    async fn list_sizes(&self, target: &TargetPath) -> Result<Vec<(Key, u64)>> {
+        let start = Instant::now();
+        let result = self.inner.list_sizes(target).await;
+        let tally = Tally::of(&result, |_| 0, |keys| len(keys));
+        self.record(StorageOp::ListKeys, start, tally);
+        result
+    }
+
     async fn list_sessions(&self) -> Result<Vec<SessionName>> {
         let start = Instant::now();
         let result = self.inner.list_sessions().await;

@@ -209,6 +209,19 @@ impl Storage for TracedStorage {
             .await
     }
 
+    async fn list_sizes(&self, target: &TargetPath) -> Result<Vec<(Key, u64)>> {
+        let span = tracing::debug_span!(
+            "perfstore.storage",
+            op = StorageOp::ListKeys.as_str(),
+            backend = self.inner.name(),
+            session = %target.session,
+            target = %target.target,
+        );
+        async { logged(self.inner.list_sizes(target).await) }
+            .instrument(span)
+            .await
+    }
+
     async fn list_sessions(&self) -> Result<Vec<SessionName>> {
         let span = tracing::debug_span!(
             "perfstore.storage",

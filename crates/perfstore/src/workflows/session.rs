@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::names::{Key, KeyPrefix, SessionName, TargetPath};
+use crate::names::{Key, SessionName, TargetPath};
 use crate::storage::{StorageExt, Store};
 
 /// Version of the `session.json` schema this code writes.
@@ -154,11 +154,9 @@ pub async fn session_info(store: &Store, session: &SessionName) -> Result<Sessio
     let mut bytes = 0;
     for target in &targets {
         let target = TargetPath::new(session.clone(), target.clone());
-        for key in store.list_keys(&target, &KeyPrefix::all()).await? {
-            if let Some(meta) = store.head(&target.artifact(key)).await? {
-                artifacts += 1;
-                bytes += meta.size;
-            }
+        for (_, size) in store.list_sizes(&target).await? {
+            artifacts += 1;
+            bytes += size;
         }
     }
     Ok(SessionInfo {

@@ -11,8 +11,9 @@ use cache_client::CacheClientError;
 use cache_client::types::{BatchFileRef, BatchFileStatus, BatchStoreFile};
 use futures::StreamExt;
 
+use super::mapping::likely_shape;
 use super::mapping::{ChildFile, ChildShape};
-use super::{CacheServiceStorage, ENTRY_ATTEMPTS, artifact_of, child_content, likely_shape};
+use super::{CacheServiceStorage, ENTRY_ATTEMPTS, artifact_of, child_content};
 use crate::artifact::{Artifact, ArtifactMeta};
 use crate::error::Result;
 use crate::names::{ArtifactPath, Key, TargetPath};
@@ -46,16 +47,16 @@ impl BatchSupport {
     }
 
     /// Whether the first answer came.
-    fn known(&self) -> bool {
+    pub(super) fn known(&self) -> bool {
         self.0.load(Ordering::Relaxed) != UNKNOWN
     }
 
     /// Worth trying: supported, or not known yet.
-    fn usable(&self) -> bool {
+    pub(super) fn usable(&self) -> bool {
         self.0.load(Ordering::Relaxed) != UNSUPPORTED
     }
 
-    fn record(&self, supported: bool) {
+    pub(super) fn record(&self, supported: bool) {
         let value = if supported { SUPPORTED } else { UNSUPPORTED };
         self.0.store(value, Ordering::Relaxed);
     }
@@ -122,8 +123,9 @@ impl CacheServiceStorage {
                 for (key, shape) in children {
                     shapes.entry(key).or_default().push(shape);
                 }
-                for list in shapes.values_mut() {
-                    list.sort_by_key(|s| ChildShape::ALL.iter().position(|x| x == s));
+                for (key, list) in shapes.iter_mut() {
+                    let order = super::mapping::precedence(key);
+                    list.sort_by_key(|s| order.iter().position(|x| x == s));
                     list.dedup();
                 }
                 return Ok(Some((current.id, shapes)));
@@ -143,9 +145,8 @@ impl CacheServiceStorage {
         let mut items: Vec<Option<(ArtifactPath, Artifact)>> =
             items.into_iter().map(Some).collect();
         for (target, indices) in groups {
-            let (id, before) = match self.snapshot(&target, true).await {
-                Ok(Some(found)) => found,
-                Ok(None) => continue, // not reachable with create; the fallback below handles it
+            let id = match self.ensure_entry(&target).await {
+                Ok(entry) => entry.id,
                 Err(e) => {
                     let message = e.to_string();
                     for i in indices {
@@ -159,8 +160,8 @@ impl CacheServiceStorage {
                 .filter_map(|i| items[i].take().map(|(p, a)| (i, p, a)))
                 .collect();
             let done = match self.batch.usable() {
-                true => self.put_batched(&id, &before, jobs).await,
-                false => self.put_singly(&id, &before, jobs).await,
+                true => self.put_batched(&id, jobs).await,
+                false => self.put_singly(&id, jobs).await,
             };
             for (i, result) in done {
                 results[i] = Some(result);
@@ -170,29 +171,22 @@ impl CacheServiceStorage {
     }
 
     /// A bulk save's artifacts of one entry, one request each, pipelined.
-    async fn put_singly(
-        &self,
-        id: &str,
-        before: &HashMap<Key, Vec<ChildShape>>,
-        jobs: Vec<PutJob>,
-    ) -> Vec<(usize, Result<ArtifactMeta>)> {
+    async fn put_singly(&self, id: &str, jobs: Vec<PutJob>) -> Vec<(usize, Result<ArtifactMeta>)> {
         let jobs = jobs.into_iter().map(|job| (job, None)).collect();
-        self.put_singly_formed(id, before, jobs).await
+        self.put_singly_formed(id, jobs).await
     }
 
     /// As [`Self::put_singly`], with the stored form of those already computed.
     async fn put_singly_formed(
         &self,
         id: &str,
-        before: &HashMap<Key, Vec<ChildShape>>,
         jobs: Vec<(PutJob, Option<StoredForm>)>,
     ) -> Vec<(usize, Result<ArtifactMeta>)> {
         futures::stream::iter(jobs)
             .map(|((i, path, artifact), form)| {
-                let stale: Vec<ChildShape> = before.get(&path.key).cloned().unwrap_or_default();
                 let form = form.unwrap_or_else(|| self.stored_form(artifact.clone()));
                 async move {
-                    let result = self.put_child_known(id, &path, artifact, form, stale).await;
+                    let result = self.put_child_known(id, &path, artifact, form).await;
                     (i, result)
                 }
             })
@@ -202,12 +196,7 @@ impl CacheServiceStorage {
     }
 
     /// A bulk save's artifacts of one entry in batch requests; large ones singly.
-    async fn put_batched(
-        &self,
-        id: &str,
-        before: &HashMap<Key, Vec<ChildShape>>,
-        jobs: Vec<PutJob>,
-    ) -> Vec<(usize, Result<ArtifactMeta>)> {
+    async fn put_batched(&self, id: &str, jobs: Vec<PutJob>) -> Vec<(usize, Result<ArtifactMeta>)> {
         let mut done = Vec::new();
         let mut large = Vec::new();
         let mut chunks: Vec<Vec<PreparedPut>> = Vec::new();
@@ -251,20 +240,20 @@ impl CacheServiceStorage {
         chunks.push(chunk);
         let batched: Vec<Vec<(usize, Result<ArtifactMeta>)>> = futures::stream::iter(chunks)
             .filter(|chunk| std::future::ready(!chunk.is_empty()))
-            .map(|chunk| self.put_chunk(id, before, chunk))
+            .map(|chunk| self.put_chunk(id, chunk))
             .buffer_unordered(BATCHES_IN_FLIGHT)
             .collect()
             .await;
         done.extend(batched.into_iter().flatten());
-        done.extend(self.put_singly_formed(id, before, large).await);
+        done.extend(self.put_singly_formed(id, large).await);
         done
     }
 
-    /// One batch store request, then the removal of the files each key had in other shapes.
+    /// One batch store request, then, for a key saved in other than its likely shape, the
+    /// removal of the shapes that take precedence over it.
     async fn put_chunk(
         &self,
         id: &str,
-        before: &HashMap<Key, Vec<ChildShape>>,
         chunk: Vec<PreparedPut>,
     ) -> Vec<(usize, Result<ArtifactMeta>)> {
         let (files, chunk): (Vec<BatchStoreFile>, Vec<(PutJob, ChildShape, ArtifactMeta)>) = chunk
@@ -285,18 +274,10 @@ impl CacheServiceStorage {
                 self.batch.record(true);
                 let mut done = Vec::with_capacity(chunk.len());
                 for ((i, path, _), shape, meta) in chunk {
-                    let stale = before.get(&path.key).into_iter().flatten();
-                    let mut result = Ok(meta);
-                    for other in stale.filter(|s| **s != shape) {
-                        let removed = match Self::file(&path, *other) {
-                            Ok(file) => self.delete_child(id, &file).await,
-                            Err(e) => Err(e),
-                        };
-                        if let Err(e) = removed {
-                            result = Err(e);
-                            break;
-                        }
-                    }
+                    let result = match self.delete_shadowing(id, &path, shape).await {
+                        Ok(()) => Ok(meta),
+                        Err(e) => Err(e),
+                    };
                     done.push((i, result));
                 }
                 done
@@ -307,30 +288,27 @@ impl CacheServiceStorage {
             ),
             Ok(None) => {
                 self.batch.record(false);
-                self.put_singly(id, before, jobs(chunk)).await
+                self.put_singly(id, jobs(chunk)).await
             }
-            Err(e) if retry_singly(&e) => self.put_singly(id, before, jobs(chunk)).await,
+            Err(e) if retry_singly(&e) => self.put_singly(id, jobs(chunk)).await,
             Err(e) => failed_all(chunk.iter().map(|((i, _, _), _, _)| *i), &e.to_string()),
         }
     }
 
-    /// One artifact of a bulk save in its stored form, with the shapes its key had before;
-    /// falls back to a plain put if the entry vanished meanwhile.
+    /// One artifact of a bulk save in its stored form; falls back to a plain put if the entry
+    /// vanished meanwhile.
     async fn put_child_known(
         &self,
         id: &str,
         path: &ArtifactPath,
         artifact: Artifact,
         (shape, stored, meta): StoredForm,
-        before: Vec<ChildShape>,
     ) -> Result<ArtifactMeta> {
         let file = Self::file(path, shape)?;
         if !self.store_child(id, path, &file, &stored).await? {
             return self.put(path, artifact).await;
         }
-        for other in before.into_iter().filter(|s| *s != shape) {
-            self.delete_child(id, &Self::file(path, other)?).await?;
-        }
+        self.delete_shadowing(id, path, shape).await?;
         Ok(meta)
     }
 
@@ -651,7 +629,7 @@ impl BatchReads {
 }
 
 /// Why a batch answer that does not match its request is refused.
-fn miscounted(op: &str, answered: usize, asked: usize) -> String {
+pub(super) fn miscounted(op: &str, answered: usize, asked: usize) -> String {
     format!("batch {op} answered {answered} files for {asked}")
 }
 

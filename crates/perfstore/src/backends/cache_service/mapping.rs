@@ -106,6 +106,36 @@ impl ChildShape {
     }
 }
 
+/// The shape a key is most likely stored in: `.json` keys as a JSON object, `.bin` as bytes,
+/// the others as text. It comes first in the key's [`precedence`].
+pub fn likely_shape(key: &Key) -> ChildShape {
+    match key.extension() {
+        Some("json") => ChildShape::JsonObject,
+        Some("bin") => ChildShape::Binary,
+        _ => ChildShape::Text,
+    }
+}
+
+/// The order in which the shapes of `key` take precedence: its [likely](likely_shape) shape,
+/// then the others in [`ChildShape::ALL`] order. A key's artifact is the first shape in this
+/// order that exists; a save stores its shape and then deletes only the shapes *before* it
+/// (never after), so concurrent saves in different shapes can never delete every file of the
+/// key: of the shapes stored, the one latest in the order is deleted by no save.
+pub fn precedence(key: &Key) -> [ChildShape; 6] {
+    let first = likely_shape(key);
+    let mut order = [first; 6];
+    let rest = ChildShape::ALL.into_iter().filter(|s| *s != first);
+    for (slot, shape) in order[1..].iter_mut().zip(rest) {
+        *slot = shape;
+    }
+    order
+}
+
+/// The shapes of `key` that take precedence over `shape`: what a save in `shape` deletes.
+pub fn shadowing(key: &Key, shape: ChildShape) -> impl Iterator<Item = ChildShape> {
+    precedence(key).into_iter().take_while(move |s| *s != shape)
+}
+
 /// One child data file: where an artifact lives inside its target's entry.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ChildFile {
@@ -250,6 +280,77 @@ mod tests {
 
     fn key(s: &str) -> Key {
         Key::new(s).unwrap()
+    }
+
+    #[test]
+    fn precedence_puts_the_likely_shape_first_and_lists_every_shape_once() {
+        for (k, first) in [
+            ("a/m.json", ChildShape::JsonObject),
+            ("blob.bin", ChildShape::Binary),
+            ("r.html", ChildShape::Text),
+            ("noext", ChildShape::Text),
+        ] {
+            let order = precedence(&key(k));
+            assert_eq!(order[0], first, "{k}");
+            let mut sorted = order.to_vec();
+            sorted.sort_by_key(|s| ChildShape::ALL.iter().position(|x| x == s));
+            assert_eq!(sorted, ChildShape::ALL, "{k}: {order:?}");
+            assert_eq!(
+                shadowing(&key(k), first).count(),
+                0,
+                "a likely save deletes nothing"
+            );
+        }
+        let shadows: Vec<_> = shadowing(&key("r.html"), ChildShape::Binary).collect();
+        assert_eq!(
+            shadows,
+            [
+                ChildShape::Text,
+                ChildShape::JsonObject,
+                ChildShape::JsonText
+            ]
+        );
+    }
+
+    proptest! {
+        /// Saves in several shapes, their steps (store own shape, then delete each shadowing
+        /// shape) interleaved in any order: the key never has no file.
+        #[test]
+        fn concurrent_saves_in_any_shapes_never_leave_the_key_without_a_file(
+            initial in 0usize..6,
+            writers in proptest::collection::vec(0usize..6, 2..5),
+            schedule in proptest::collection::vec(0usize..5, 0..40),
+        ) {
+            let k = key("reports/r.html");
+            let order = precedence(&k);
+            let mut present = vec![order[initial]];
+            // Each writer's remaining steps: `None` stores its shape, `Some(s)` deletes `s`.
+            let mut steps: Vec<Vec<Option<ChildShape>>> = writers
+                .iter()
+                .map(|&w| {
+                    let own = order[w];
+                    let mut steps: Vec<_> =
+                        std::iter::once(None).chain(shadowing(&k, own).map(Some)).collect();
+                    steps.reverse();
+                    steps
+                })
+                .collect();
+            let mut picks = schedule.into_iter().chain(std::iter::repeat(0));
+            while steps.iter().any(|s| !s.is_empty()) {
+                let live: Vec<usize> = (0..steps.len()).filter(|&i| !steps[i].is_empty()).collect();
+                let w = live[picks.next().unwrap_or(0) % live.len()];
+                match steps[w].pop().flatten() {
+                    None => {
+                        let own = order[writers[w]];
+                        if !present.contains(&own) {
+                            present.push(own);
+                        }
+                    }
+                    Some(gone) => present.retain(|s| *s != gone),
+                }
+                prop_assert!(!present.is_empty(), "no file left; writers {writers:?}");
+            }
+        }
     }
 
     #[test]

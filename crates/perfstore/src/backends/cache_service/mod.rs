@@ -43,7 +43,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use cache_client::types::{ChildContent, DataFileInfo};
+use cache_client::types::{BatchFileRef, BatchFileStatus, ChildContent, DataFileInfo};
 use cache_client::{CacheClient, CacheClientError, DataType, Strategy};
 use serde_json::{Value, json};
 
@@ -240,6 +240,14 @@ impl CacheServiceStorage {
         }
     }
 
+    /// The entry of `target` as the service says now, created if needed.
+    async fn ensure_entry_unhinted(&self, target: &TargetPath) -> Result<EntryRef> {
+        match self.lookup_entry(target).await? {
+            Some(entry) => Ok(entry),
+            None => self.create_entry(target).await,
+        }
+    }
+
     /// Stores the target's entry and returns the new id, usable as soon as the store returns.
     /// Storing it again is harmless: key-based entries of one `cache_key` share their content
     /// path, and with it the child data folder.
@@ -326,43 +334,35 @@ impl CacheServiceStorage {
         }
     }
 
-    /// The shapes `key` is stored in (normally one); `None` if the entry is unknown.
-    async fn variants(&self, id: &str, key: &Key) -> Result<Option<Vec<ChildShape>>> {
-        let folder = mapping::data_key_of(key);
-        let folder = (!folder.is_empty()).then_some(folder.as_str());
-        let Some(children) = self.children(id, folder, false).await? else {
-            return Ok(None);
-        };
-        let mut shapes: Vec<ChildShape> = children
-            .into_iter()
-            .filter(|(k, _)| k == key)
-            .map(|(_, shape)| shape)
-            .collect();
-        shapes.sort_by_key(|s| ChildShape::ALL.iter().position(|x| x == s));
-        shapes.dedup();
-        Ok(Some(shapes))
-    }
-
-    /// The (validated) entry id of `path`'s target and the shapes its key is stored in;
-    /// `None` if the target has no entry (and `create` is false).
-    async fn locate(
+    /// Every child file of `target` below `folder` (escaped; `None` for all) as its key, shape
+    /// and size, from one listing; empty if the target has no entry.
+    async fn listing(
         &self,
-        path: &ArtifactPath,
-        create: bool,
-    ) -> Result<Option<(String, Vec<ChildShape>)>> {
-        let target = &path.target;
-        let mut entry = match create {
-            true => Some(self.ensure_entry(target).await?),
-            false => self.find_entry(target).await?,
-        };
+        target: &TargetPath,
+        folder: Option<&str>,
+    ) -> Result<Vec<(Key, ChildShape, u64)>> {
+        let mut entry = self.find_entry(target).await?;
         for _ in 0..ENTRY_ATTEMPTS {
             let Some(current) = entry else {
-                return Ok(None);
+                return Ok(Vec::new());
             };
-            if let Some(shapes) = self.variants(&current.id, &path.key).await? {
-                return Ok(Some((current.id, shapes)));
+            match self
+                .client
+                .data()
+                .list(&self.namespace, &current.id, folder, true)
+                .await
+            {
+                Ok(listing) => {
+                    return Ok(listing
+                        .files
+                        .iter()
+                        .filter_map(|f| child_key(f).map(|(k, s)| (k, s, f.file_size)))
+                        .collect());
+                }
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(backend_error(e)),
             }
-            entry = self.replacement(target, &current, create).await?;
+            entry = self.replacement(target, &current, false).await?;
         }
         Err(unstable(target))
     }
@@ -467,13 +467,196 @@ impl CacheServiceStorage {
                 .await
                 .map_err(backend_error)?
                 .map(ChildContent::Binary),
+            // The marker's content says nothing; that it exists says everything.
             ChildShape::EmptyText | ChildShape::EmptyBinary => {
-                return artifact_of(path, file.shape, None).map(Some);
+                let marker = data
+                    .retrieve_json(ns, id, key, fid)
+                    .await
+                    .map_err(backend_error)?;
+                return marker
+                    .map(|_| artifact_of(path, file.shape, None))
+                    .transpose();
             }
         };
         content
             .map(|content| artifact_of(path, file.shape, Some(content)))
             .transpose()
+    }
+
+    /// The files `path`'s key may be stored in, in [precedence](mapping::precedence) order
+    /// (those whose escaped name is too long cannot exist and are left out).
+    fn files_in_precedence(path: &ArtifactPath) -> Vec<ChildFile> {
+        mapping::precedence(&path.key)
+            .into_iter()
+            .filter_map(|shape| Self::file(path, shape).ok())
+            .collect()
+    }
+
+    /// The first of `files` for which `check` finds something: the first file alone (one
+    /// request when the key is in its likely shape), then all the others at once.
+    async fn first_found<T, F, Fut>(files: &[ChildFile], check: F) -> Result<Option<T>>
+    where
+        F: Fn(ChildFile) -> Fut,
+        Fut: Future<Output = Result<Option<T>>>,
+    {
+        let Some((first, rest)) = files.split_first() else {
+            return Ok(None);
+        };
+        if let Some(found) = check(first.clone()).await? {
+            return Ok(Some(found));
+        }
+        for found in futures::future::join_all(rest.iter().cloned().map(check)).await {
+            if let Some(found) = found? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The artifact at `path` in entry `id`: the first of its files in precedence order.
+    async fn probe_artifact(&self, id: &str, path: &ArtifactPath) -> Result<Probe<Artifact>> {
+        let files = Self::files_in_precedence(path);
+        let Some((first, rest)) = files.split_first() else {
+            return Ok(Probe::Absent);
+        };
+        if let Some(artifact) = self.fetch_child(id, path, first).await? {
+            return Ok(Probe::Found(artifact));
+        }
+        if self.batch.usable()
+            && let Some(found) = self.fetch_first_batched(id, path, rest).await?
+        {
+            return Ok(found);
+        }
+        let fetch = |file: ChildFile| async move { self.fetch_child(id, path, &file).await };
+        Ok(Probe::unsure(Self::first_found(rest, fetch).await?))
+    }
+
+    /// The first of `files` that exists, read in one batch request (an absent answer is
+    /// certain: the service knew the entry); `None` if the server has no batch routes.
+    async fn fetch_first_batched(
+        &self,
+        id: &str,
+        path: &ArtifactPath,
+        files: &[ChildFile],
+    ) -> Result<Option<Probe<Artifact>>> {
+        let refs: Vec<BatchFileRef> = files
+            .iter()
+            .map(|f| BatchFileRef::new(f.data_type(), &f.data_key, &f.data_file_id))
+            .collect();
+        let answer = match self
+            .client
+            .data()
+            .retrieve_batch(&self.namespace, id, &refs)
+            .await
+        {
+            Ok(Some(answer)) if answer.files.len() == files.len() => answer,
+            Ok(Some(answer)) => {
+                return Err(backend_message(&bulk::miscounted(
+                    "retrieve",
+                    answer.files.len(),
+                    files.len(),
+                )));
+            }
+            Ok(None) => {
+                self.batch.record(false);
+                return Ok(None);
+            }
+            Err(e) if e.is_not_found() => return Ok(Some(Probe::Unsure)),
+            Err(e) => return Err(backend_error(e)),
+        };
+        self.batch.record(true);
+        for (file, got) in files.iter().zip(answer.files) {
+            match got.status {
+                BatchFileStatus::Found => {
+                    let content = got
+                        .content()
+                        .map_err(|e| backend_message(&format!("batch retrieve of {path}: {e}")))?;
+                    return artifact_of(path, file.shape, content).map(|a| Some(Probe::Found(a)));
+                }
+                BatchFileStatus::Missing => {}
+                // Too large to inline: read it with the single route.
+                BatchFileStatus::Deferred => {
+                    if let Some(artifact) = self.fetch_child(id, path, file).await? {
+                        return Ok(Some(Probe::Found(artifact)));
+                    }
+                }
+            }
+        }
+        Ok(Some(Probe::Absent))
+    }
+
+    /// The shape `path` is stored in, in entry `id` (existence checks only, no content).
+    async fn probe_shape(&self, id: &str, path: &ArtifactPath) -> Result<Probe<ChildShape>> {
+        let files = Self::files_in_precedence(path);
+        let exists = |file: ChildFile| async move {
+            let found = self
+                .client
+                .data()
+                .exists(
+                    &self.namespace,
+                    id,
+                    file.data_type(),
+                    opt(&file.data_key),
+                    &file.data_file_id,
+                )
+                .await
+                .map_err(backend_error)?;
+            Ok(found.then_some(file.shape))
+        };
+        Ok(Probe::unsure(Self::first_found(&files, exists).await?))
+    }
+
+    /// Runs `read` on the entry of `target`. Where it found nothing and could not tell the
+    /// entry was known, through an id remembered from earlier, the id is looked up again
+    /// (another process may have deleted and recreated the target) and `read` runs once more
+    /// on a new one.
+    async fn read_entry<T, F, Fut>(&self, target: &TargetPath, read: F) -> Result<Option<T>>
+    where
+        F: Fn(String) -> Fut,
+        Fut: Future<Output = Result<Probe<T>>>,
+    {
+        let Some(entry) = self.find_entry(target).await? else {
+            return Ok(None);
+        };
+        match read(entry.id.clone()).await? {
+            Probe::Found(found) => return Ok(Some(found)),
+            Probe::Absent => return Ok(None),
+            Probe::Unsure if !entry.hinted => return Ok(None),
+            Probe::Unsure => {}
+        }
+        match self.lookup_entry(target).await? {
+            Some(fresh) if fresh.id != entry.id => Ok(read(fresh.id).await?.found()),
+            _ => Ok(None),
+        }
+    }
+
+    /// After storing `shape` at `path`: deletes the files of the shapes that take precedence
+    /// over it (at once; normally none, as a key keeps its likely shape).
+    async fn delete_shadowing(
+        &self,
+        id: &str,
+        path: &ArtifactPath,
+        shape: ChildShape,
+    ) -> Result<()> {
+        let files: Vec<ChildFile> = mapping::shadowing(&path.key, shape)
+            .filter_map(|other| Self::file(path, other).ok())
+            .collect();
+        let deletes = files.iter().map(|file| self.delete_child(id, file));
+        for deleted in futures::future::join_all(deletes).await {
+            deleted?;
+        }
+        Ok(())
+    }
+
+    /// Deletes every file `path`'s key may be stored in; whether any was there.
+    async fn delete_every_shape(&self, id: &str, path: &ArtifactPath) -> Result<bool> {
+        let files = Self::files_in_precedence(path);
+        let deletes = files.iter().map(|file| self.delete_child(id, file));
+        let mut any = false;
+        for deleted in futures::future::join_all(deletes).await {
+            any |= deleted?;
+        }
+        Ok(any)
     }
 
     /// Paths of every file below `{ns}/data/key-based/sessions[/{session}/targets]`.
@@ -492,12 +675,31 @@ impl CacheServiceStorage {
     }
 }
 
-/// The shape a key is most likely stored in, tried first on load.
-fn likely_shape(key: &Key) -> ChildShape {
-    match key.extension() {
-        Some("json") => ChildShape::JsonObject,
-        Some("bin") => ChildShape::Binary,
-        _ => ChildShape::Text,
+/// What a probe of a key found.
+#[derive(Debug)]
+enum Probe<T> {
+    /// The key's artifact (or shape).
+    Found(T),
+    /// Nothing, and the service knew the entry: certainly absent.
+    Absent,
+    /// Nothing, but a miss cannot tell an unknown entry from a missing file (the single
+    /// string and binary routes answer both with an empty 404).
+    Unsure,
+}
+
+impl<T> Probe<T> {
+    fn unsure(found: Option<T>) -> Self {
+        match found {
+            Some(found) => Probe::Found(found),
+            None => Probe::Unsure,
+        }
+    }
+
+    fn found(self) -> Option<T> {
+        match self {
+            Probe::Found(found) => Some(found),
+            Probe::Absent | Probe::Unsure => None,
+        }
     }
 }
 
@@ -631,22 +833,22 @@ impl Storage for CacheServiceStorage {
     async fn put(&self, path: &ArtifactPath, artifact: Artifact) -> Result<ArtifactMeta> {
         let (shape, artifact, meta) = self.stored_form(artifact);
         let file = Self::file(path, shape)?;
+        let target = &path.target;
+        let mut entry = self.ensure_entry(target).await?;
         for _ in 0..ENTRY_ATTEMPTS {
-            let Some((id, before)) = self.locate(path, true).await? else {
-                continue;
+            if self.store_child(&entry.id, path, &file, &artifact).await? {
+                // Only the shapes before ours: concurrent saves never delete each other's last file.
+                self.delete_shadowing(&entry.id, path, shape).await?;
+                return Ok(meta);
+            }
+            // The service did not know the entry: a stale hint is looked up again; an id just
+            // looked up (deleted meanwhile) is replaced by a new entry of our own.
+            entry = match entry.hinted {
+                true => self.ensure_entry_unhinted(target).await?,
+                false => self.create_entry(target).await?,
             };
-            if !self.store_child(&id, path, &file, &artifact).await? {
-                // The entry was deleted between the listing and the store: start again.
-                self.hints.forget(&path.target);
-                continue;
-            }
-            // Only variants seen before the store: concurrent writers never delete each other.
-            for other in before.into_iter().filter(|s| *s != shape) {
-                self.delete_child(&id, &Self::file(path, other)?).await?;
-            }
-            return Ok(meta);
         }
-        Err(unstable(&path.target))
+        Err(unstable(target))
     }
 
     async fn put_stream(
@@ -664,9 +866,8 @@ impl Storage for CacheServiceStorage {
         first.truncate(n);
         let reader: ByteReader = Box::pin(std::io::Cursor::new(first).chain(reader));
         let file = Self::file(path, ChildShape::Binary)?;
-        let Some((id, before)) = self.locate(path, true).await? else {
-            return Err(unstable(&path.target));
-        };
+        // A stream cannot be sent twice: use an id the service knows now, not a hint.
+        let id = self.ensure_entry_unhinted(&path.target).await?.id;
         let (body, outcome) = compression::encoding_stream(
             reader,
             self.compression,
@@ -706,16 +907,24 @@ impl Storage for CacheServiceStorage {
                 ));
             }
         };
-        for other in before.into_iter().filter(|s| *s != ChildShape::Binary) {
-            self.delete_child(&id, &Self::file(path, other)?).await?;
-        }
+        self.delete_shadowing(&id, path, ChildShape::Binary).await?;
         Ok(summary.meta)
     }
 
     async fn get_stream(&self, path: &ArtifactPath) -> Result<Option<ByteReader>> {
-        // Large artifacts are binary children (streamed or compressed): stream those; any
-        // other shape is small enough to load whole.
-        if let Some(entry) = self.find_entry(&path.target).await?
+        // Large artifacts are binary children (streamed or compressed): stream the binary file
+        // when it is the shape in force; any other shape is small enough to load whole.
+        let shape = match mapping::likely_shape(&path.key) {
+            ChildShape::Binary => Some(ChildShape::Binary),
+            _ => {
+                self.read_entry(&path.target, |id| async move {
+                    self.probe_shape(&id, path).await
+                })
+                .await?
+            }
+        };
+        if shape == Some(ChildShape::Binary)
+            && let Some(entry) = self.find_entry(&path.target).await?
             && let Ok(file) = Self::file(path, ChildShape::Binary)
             && let Some(stream) = self
                 .client
@@ -738,46 +947,31 @@ impl Storage for CacheServiceStorage {
     }
 
     async fn get(&self, path: &ArtifactPath) -> Result<Option<Artifact>> {
-        let Some(entry) = self.find_entry(&path.target).await? else {
-            return Ok(None);
-        };
-        // A hit on the likely file needs one request; a miss proves nothing (a string or
-        // binary miss is an empty 404 even for an unknown entry), so list to be sure.
-        if let Ok(file) = Self::file(path, likely_shape(&path.key))
-            && let Some(artifact) = self.fetch_child(&entry.id, path, &file).await?
-        {
-            return Ok(Some(artifact));
-        }
-        let Some((id, shapes)) = self.locate(path, false).await? else {
-            return Ok(None);
-        };
-        for shape in shapes {
-            if let Some(artifact) = self
-                .fetch_child(&id, path, &Self::file(path, shape)?)
-                .await?
-            {
-                return Ok(Some(artifact));
-            }
-        }
-        Ok(None)
+        self.read_entry(&path.target, |id| async move {
+            self.probe_artifact(&id, path).await
+        })
+        .await
     }
 
     async fn exists(&self, path: &ArtifactPath) -> Result<bool> {
-        Ok(self
-            .locate(path, false)
-            .await?
-            .is_some_and(|(_, shapes)| !shapes.is_empty()))
+        let shape = self
+            .read_entry(&path.target, |id| async move {
+                self.probe_shape(&id, path).await
+            })
+            .await?;
+        Ok(shape.is_some())
     }
 
     async fn delete(&self, path: &ArtifactPath) -> Result<bool> {
-        let Some((id, shapes)) = self.locate(path, false).await? else {
-            return Ok(false);
-        };
-        let mut deleted = false;
-        for shape in shapes {
-            deleted |= self.delete_child(&id, &Self::file(path, shape)?).await?;
-        }
-        Ok(deleted)
+        let deleted = self
+            .read_entry(&path.target, |id| async move {
+                Ok(match self.delete_every_shape(&id, path).await? {
+                    true => Probe::Found(()),
+                    false => Probe::Unsure,
+                })
+            })
+            .await?;
+        Ok(deleted.is_some())
     }
 
     async fn list_keys(&self, target: &TargetPath, prefix: &KeyPrefix) -> Result<Vec<Key>> {
@@ -785,22 +979,37 @@ impl Storage for CacheServiceStorage {
             .folder()
             .and_then(|f| Key::new(format!("{f}/x")).ok())
             .map(|k| mapping::data_key_of(&k));
-        let mut entry = self.find_entry(target).await?;
-        for _ in 0..ENTRY_ATTEMPTS {
-            let Some(current) = entry else {
-                return Ok(Vec::new());
+        let keys: BTreeSet<Key> = self
+            .listing(target, folder.as_deref())
+            .await?
+            .into_iter()
+            .map(|(key, _, _)| key)
+            .filter(|key| prefix.matches(key))
+            .collect();
+        Ok(keys.into_iter().collect())
+    }
+
+    async fn list_sizes(&self, target: &TargetPath) -> Result<Vec<(Key, u64)>> {
+        // Per key, the file in force: the first in precedence (others are shadowed).
+        let mut in_force: BTreeMap<Key, (usize, u64)> = BTreeMap::new();
+        for (key, shape, size) in self.listing(target, None).await? {
+            let rank = mapping::precedence(&key)
+                .iter()
+                .position(|s| *s == shape)
+                .unwrap_or(usize::MAX);
+            let size = match shape {
+                ChildShape::EmptyText | ChildShape::EmptyBinary => 0,
+                _ => size,
             };
-            if let Some(children) = self.children(&current.id, folder.as_deref(), true).await? {
-                let keys: BTreeSet<Key> = children
-                    .into_iter()
-                    .map(|(key, _)| key)
-                    .filter(|key| prefix.matches(key))
-                    .collect();
-                return Ok(keys.into_iter().collect());
+            let slot = in_force.entry(key).or_insert((rank, size));
+            if rank < slot.0 {
+                *slot = (rank, size);
             }
-            entry = self.replacement(target, &current, false).await?;
         }
-        Err(unstable(target))
+        Ok(in_force
+            .into_iter()
+            .map(|(key, (_, size))| (key, size))
+            .collect())
     }
 
     async fn put_many(&self, items: Vec<(ArtifactPath, Artifact)>) -> Vec<Result<ArtifactMeta>> {
