@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 cargo test --workspace --all-targets
 cargo test --workspace --doc
+# The storage layer without its default cache-service backend: memory + local build and pass alone.
+cargo test -p perfstore --no-default-features --all-targets
 
 if [[ -x tests/compat/run.sh ]]; then
     tests/compat/run.sh
