@@ -43,13 +43,13 @@ def compare(ours, reference):
 
 
 def table(rows):
-    head = f"{'workload':<19} {'conc':>4} {'ours ops/s':>10} {'ref ops/s':>10} {'ours/ref':>8} " \
+    head = f"{'workload':<24} {'conc':>4} {'ours ops/s':>10} {'ref ops/s':>10} {'ours/ref':>8} " \
            f"{'ours p50':>9} {'ref p50':>9} {'ours p99':>9} {'ref p99':>9} {'errors':>6}"
     lines = [head, '-' * len(head)]
     for r in rows:
         ratio = f"{r['ratio']:.1f}x" if r['ratio'] is not None else 'n/a'
         lines.append(
-            f"{r['workload']:<19} {r['concurrency']:>4} {r['ours_ops_per_s']:>10.0f} {r['reference_ops_per_s']:>10.0f} "
+            f"{r['workload']:<24} {r['concurrency']:>4} {r['ours_ops_per_s']:>10.0f} {r['reference_ops_per_s']:>10.0f} "
             f"{ratio:>8} {r['ours_p50_ms']:>9.3f} {r['reference_p50_ms']:>9.3f} {r['ours_p99_ms']:>9.3f} "
             f"{r['reference_p99_ms']:>9.3f} {r['ours_errors'] + r['reference_errors']:>6}")
     lines.append('(latencies in ms; ratio = ours ops/s ÷ reference ops/s)')

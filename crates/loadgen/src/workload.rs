@@ -1,4 +1,4 @@
-//! The four workloads, and running one of them at a fixed concurrency for a fixed number of
+//! The workloads, and running one of them at a fixed concurrency for a fixed number of
 //! requests.
 
 use std::fmt;
@@ -19,6 +19,8 @@ const ENTRY_FILE_ID: &str = "e";
 const DATA_KEY: &str = "loadgen";
 /// How many entries / child files the read workloads cycle through.
 const READ_SET: usize = 256;
+/// How many keys the repeating-key workload cycles through (every phase the same keys).
+pub const REPEATING_KEYS: usize = 100;
 
 /// One kind of request a phase repeats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -26,6 +28,10 @@ const READ_SET: usize = 256;
 pub enum Workload {
     /// `POST /{ns}/key-based/store/json/{cache_key}` of a 1 KB body, a new key each time.
     StoreJsonKey,
+    /// `POST /{ns}/key-based/store/json/{cache_key}` of a 1 KB body over [`REPEATING_KEYS`]
+    /// keys, again and again: what nightly runs re-storing the same keys do (each store grows
+    /// the key's history).
+    StoreJsonRepeatingKey,
     /// `GET /{ns}/retrieve/hash/{cache_hash}` of entries stored beforehand.
     RetrieveByHash,
     /// `POST …/cache/{id}/data/store/json/{key}/{file_id}` of 1 KB under one entry, a new file
@@ -37,8 +43,9 @@ pub enum Workload {
 
 impl Workload {
     /// Every workload, in report order.
-    pub const ALL: [Workload; 4] = [
+    pub const ALL: [Workload; 5] = [
         Workload::StoreJsonKey,
+        Workload::StoreJsonRepeatingKey,
         Workload::RetrieveByHash,
         Workload::DataStoreJson,
         Workload::DataRetrieveJson,
@@ -48,6 +55,7 @@ impl Workload {
     pub fn name(self) -> &'static str {
         match self {
             Workload::StoreJsonKey => "store_json_key",
+            Workload::StoreJsonRepeatingKey => "store_json_repeating_key",
             Workload::RetrieveByHash => "retrieve_by_hash",
             Workload::DataStoreJson => "data_store_json",
             Workload::DataRetrieveJson => "data_retrieve_json",
@@ -225,6 +233,21 @@ async fn one_request(
                     ns,
                     Strategy::KeyBased,
                     &format!("{tag}/key-{index}"),
+                    Some(ENTRY_FILE_ID),
+                    None,
+                    &body(index as u64),
+                )
+                .await
+                .map_err(client_error)?;
+            Ok(())
+        }
+        Workload::StoreJsonRepeatingKey => {
+            client
+                .store()
+                .json_with_key(
+                    ns,
+                    Strategy::KeyBased,
+                    &format!("repeating/key-{}", index % REPEATING_KEYS),
                     Some(ENTRY_FILE_ID),
                     None,
                     &body(index as u64),
