@@ -6,7 +6,7 @@
 //! | type | characters | length | other rules |
 //! |---|---|---|---|
 //! | [`SessionName`], [`TargetName`] | `[A-Za-z0-9_-]` | 1–100 | |
-//! | [`Key`] | segments of `[A-Za-z0-9_.-]` joined by `/` | 1–256 | no empty, `.` or `..` segment; no leading or trailing `/` |
+//! | [`Key`] | segments of `[A-Za-z0-9_.-]` joined by `/` | 1–256 | no empty, `.` or `..` segment; no leading or trailing `/`; a segment at most 255 |
 //!
 //! Constructors reject invalid input with a [`NameError`] that names the offending character or
 //! segment. The explicit `sanitized()` constructors apply the original Python module's rule instead
@@ -21,6 +21,9 @@ use std::str::FromStr;
 pub const MAX_NAME_LEN: usize = 100;
 /// Longest [`Key`], in characters.
 pub const MAX_KEY_LEN: usize = 256;
+/// The longest key segment: a file name on every common file system (`NAME_MAX`), so a valid
+/// key is always a path the local backend can create.
+pub const MAX_SEGMENT_LEN: usize = 255;
 
 /// What kind of name an error is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,12 +167,15 @@ fn validate_segment(kind: NameKind, value: &str, segment: &str) -> Result<(), Na
     let reason = match segment {
         "" => "empty segments (leading, trailing or doubled '/') are not allowed",
         "." | ".." => "'.' and '..' segments are not allowed",
+        s if s.len() > MAX_SEGMENT_LEN => {
+            "longer than 255 characters, the most a file name may have"
+        }
         _ => return Ok(()),
     };
     Err(NameError::InvalidSegment {
         kind,
         value: shown(value),
-        segment: segment.to_owned(),
+        segment: shown(segment),
         reason,
     })
 }
@@ -676,10 +682,21 @@ mod tests {
             "a/b/c/d.e.f",
             ".hidden",
             "x...y",
-            &"k".repeat(256),
+            &format!("{}/{}", "k".repeat(128), "k".repeat(127)),
+            &"k".repeat(255),
         ] {
             assert!(Key::new(ok).is_ok(), "{ok}");
         }
+    }
+
+    /// A segment must be a file name every file system can create (W5: a 256-character key
+    /// passed validation, then failed at rename with "File name too long").
+    #[test]
+    fn a_segment_longer_than_a_file_name_is_refused_naming_it() {
+        let err = Key::new("k".repeat(256)).unwrap_err();
+        assert!(matches!(err, NameError::InvalidSegment { .. }), "{err}");
+        assert!(err.to_string().contains("255"), "{err}");
+        assert!(err.to_string().len() < 400, "the message stays one short line: {err}");
     }
 
     #[test]
