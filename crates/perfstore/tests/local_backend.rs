@@ -325,3 +325,29 @@ fn the_blocking_facade_works_from_synchronous_code() {
     assert_eq!(t.delete_all().unwrap(), 2);
     assert!(store.list_sessions().unwrap().is_empty());
 }
+
+/// W8 (issue 12): artifacts get the permissions of any file the process creates (0666 less
+/// the umask), not the temp file's private 0600.
+#[cfg(unix)]
+#[tokio::test]
+async fn artifacts_get_ordinary_file_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::local(dir.path());
+    let t = store.target("s", "t").unwrap();
+    t.save_string("report.md", "# ok").await.unwrap();
+    t.save_stream("big.bin", std::io::Cursor::new(vec![7u8; 1 << 16]))
+        .await
+        .unwrap();
+    let plain = dir.path().join("plain");
+    std::fs::write(&plain, b"x").unwrap();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let targets = dir.path().join("sessions/s/targets/t");
+    for artifact in ["report.md", "big.bin"] {
+        assert_eq!(
+            mode(&targets.join(artifact)),
+            mode(&plain),
+            "{artifact} has the mode std::fs::write gives"
+        );
+    }
+}

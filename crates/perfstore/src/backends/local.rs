@@ -160,11 +160,13 @@ fn create_temp(file: &Path, path: &ArtifactPath) -> Result<tempfile::NamedTempFi
         .ok_or_else(|| Error::io("write", file, io::ErrorKind::InvalidInput.into()))?;
     let mut attempts = 0;
     loop {
-        match tempfile::Builder::new()
-            .prefix(TEMP_PREFIX)
-            .suffix(TEMP_SUFFIX)
-            .tempfile_in(dir)
-        {
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(TEMP_PREFIX).suffix(TEMP_SUFFIX);
+        // An artifact is an ordinary file: 0666 less the umask, as the server and `cp` make
+        // them (tempfile's default, 0600, would hide results from the rest of a team).
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        match builder.tempfile_in(dir) {
             Ok(temp) => return Ok(temp),
             // The folder is missing (first write, or a concurrent delete pruned it): create it.
             Err(e) if e.kind() == io::ErrorKind::NotFound && attempts < CREATE_DIR_RETRIES => {
