@@ -3,7 +3,8 @@
 //! [`router`] is the single entry point: `routes` (in [`http`]) parse, validate and map errors
 //! to the reference's envelopes; [`service`] holds the logic (strategies, references, child
 //! data, namespaces); [`store`] is the file store (paths → bytes) on `object_store`. The server
-//! keeps no state besides the store, so several instances may share one bucket or folder.
+//! keeps no state besides the store and a cache of by-hash references that is checked against
+//! the store (ETag) on every use, so several instances may share one bucket or folder.
 //!
 //! `GET /metrics` (not part of the reference wire; COMPAT.md D31) serves each instance's own
 //! Prometheus counters and histograms ([`metrics`]): HTTP requests, latency and body bytes per
@@ -100,8 +101,8 @@ impl AppState {
     /// state counts only its own requests and storage operations.
     pub fn new(service: CacheService, auth: AuthSettings) -> Self {
         let metrics = Arc::new(metrics::Metrics::new());
-        // The same service over an instrumented clone of its store (CacheService is only the
-        // store plus the reported TTL).
+        // The same service over an instrumented clone of its store (CacheService is the store,
+        // the reported TTL and a by-hash reference cache, which starts empty here).
         let store = service
             .store()
             .clone()
