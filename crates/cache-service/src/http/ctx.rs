@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::reply;
 use crate::AppState;
-use crate::json::{LoadError, loads, python_bytes_repr};
+use crate::json::{LoadError, bounded_bytes_repr, loads};
 
 /// One request, matched to a route.
 pub struct Ctx {
@@ -275,7 +275,7 @@ impl Checks {
             Some(BodyValue::Raw(raw)) => self.body_issue(
                 "dict_type",
                 "Input should be a valid dictionary",
-                json!(python_bytes_repr(&raw)),
+                json!(bounded_bytes_repr(&raw)),
             ),
         }
         None
@@ -294,7 +294,7 @@ impl Checks {
                 Err(_) => self.body_issue(
                     "string_unicode",
                     "Input should be a valid string, unable to parse raw data as a unicode string",
-                    json!(python_bytes_repr(&raw)),
+                    json!(bounded_bytes_repr(&raw)),
                 ),
             },
         }

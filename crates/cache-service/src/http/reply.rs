@@ -90,7 +90,28 @@ pub fn empty(status: StatusCode) -> Response {
 }
 
 /// `400 {"detail":[issues]}`: a request validation error.
+/// Each issue's `input` is echoed as given unless its text passes
+/// [`ERROR_INPUT_MAX_BYTES`](crate::json::ERROR_INPUT_MAX_BYTES); longer inputs are cut, with
+/// a marker (COMPAT.md D35), so the answer stays small whatever the body.
 pub fn validation(issues: &[cache_wire::schema::ValidationIssue]) -> Response {
+    let bounded: Vec<Option<Value>> = issues
+        .iter()
+        .map(|issue| crate::json::bounded_input(&issue.input))
+        .collect();
+    if bounded.iter().all(Option::is_none) {
+        return json(StatusCode::BAD_REQUEST, &json!({ "detail": issues }));
+    }
+    let issues: Vec<cache_wire::schema::ValidationIssue> = issues
+        .iter()
+        .zip(bounded)
+        .map(|(issue, input)| cache_wire::schema::ValidationIssue {
+            kind: issue.kind.clone(),
+            loc: issue.loc.clone(),
+            msg: issue.msg.clone(),
+            input: input.unwrap_or_else(|| issue.input.clone()),
+            ctx: issue.ctx.clone(),
+        })
+        .collect();
     json(StatusCode::BAD_REQUEST, &json!({ "detail": issues }))
 }
 

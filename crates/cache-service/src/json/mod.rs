@@ -8,7 +8,10 @@ pub mod loads;
 pub mod render;
 
 pub use loads::{LoadError, loads};
-pub use render::{OutOfRangeFloat, python_bytes_repr, to_compact_vec};
+pub use render::{
+    ERROR_INPUT_MAX_BYTES, OutOfRangeFloat, bounded_bytes_repr, bounded_input, python_bytes_repr,
+    to_compact_vec,
+};
 
 use cache_wire::pyjson::{self, DumpOptions};
 use serde::Serialize;

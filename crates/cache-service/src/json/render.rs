@@ -9,6 +9,7 @@
 use std::io;
 
 use serde::Serialize;
+use serde_json::Value;
 use serde_json::ser::{Formatter, Serializer};
 
 /// Python's error for a value `allow_nan=False` refuses; the reference turns it into a 500.
@@ -81,6 +82,82 @@ impl Formatter for PythonCompact {
 
 /// Python's `repr(bytes)`, which the reference's validation envelopes show for a raw body
 /// (`"b'{\"a\":1}'"`).
+/// Largest `input` a validation error echoes, in bytes of its text (issue 12 W4; COMPAT.md
+/// D35): the reference echoes the whole body, so a 200 MB bad body made a 1 GB answer.
+pub const ERROR_INPUT_MAX_BYTES: usize = 8 << 10;
+/// What is kept of a longer input: room is left for the marker, so a cut input fits the bound
+/// (and is not cut again).
+const ERROR_INPUT_HEAD_BYTES: usize = ERROR_INPUT_MAX_BYTES - 64;
+
+/// `python_bytes_repr` of a body echoed in a validation error: unchanged when its repr fits in
+/// [`ERROR_INPUT_MAX_BYTES`], otherwise the repr's first bytes and ` … [truncated: N bytes]`
+/// (N the body's size). Only the head of the body is rendered.
+pub fn bounded_bytes_repr(data: &[u8]) -> String {
+    let head = &data[..data.len().min(ERROR_INPUT_MAX_BYTES)];
+    let mut repr = python_bytes_repr(head);
+    if data.len() <= ERROR_INPUT_MAX_BYTES && repr.len() <= ERROR_INPUT_MAX_BYTES {
+        return repr;
+    }
+    // The repr is ASCII, so any byte index is a character boundary.
+    repr.truncate(ERROR_INPUT_HEAD_BYTES);
+    repr.push_str(&format!(" … [truncated: {} bytes]", data.len()));
+    repr
+}
+
+/// A validation error's `input` bounded to [`ERROR_INPUT_MAX_BYTES`]: `None` when it fits (it
+/// is echoed unchanged, as the reference does); otherwise a string: a long string's head, or
+/// the head of any other value's compact JSON text, then ` … [truncated: N bytes]` (N the
+/// string's or the JSON text's size). Nothing larger than the bound is allocated.
+pub fn bounded_input(value: &Value) -> Option<Value> {
+    if let Value::String(s) = value {
+        if s.len() <= ERROR_INPUT_MAX_BYTES {
+            return None;
+        }
+        let mut end = ERROR_INPUT_HEAD_BYTES;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        return Some(Value::String(format!(
+            "{} … [truncated: {} bytes]",
+            &s[..end],
+            s.len()
+        )));
+    }
+    let mut head = HeadWriter::default();
+    if serde_json::to_writer(&mut head, value).is_err() || head.total <= ERROR_INPUT_MAX_BYTES {
+        return None;
+    }
+    let mut end = head.bytes.len().min(ERROR_INPUT_HEAD_BYTES);
+    while std::str::from_utf8(&head.bytes[..end]).is_err() {
+        end -= 1;
+    }
+    let text = String::from_utf8_lossy(&head.bytes[..end]);
+    Some(Value::String(format!(
+        "{text} … [truncated: {} bytes]",
+        head.total
+    )))
+}
+
+/// Keeps the first [`ERROR_INPUT_MAX_BYTES`] bytes written and counts the rest.
+#[derive(Default)]
+struct HeadWriter {
+    bytes: Vec<u8>,
+    total: usize,
+}
+
+impl std::io::Write for HeadWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let room = ERROR_INPUT_MAX_BYTES.saturating_sub(self.bytes.len());
+        self.bytes.extend_from_slice(&buf[..buf.len().min(room)]);
+        self.total += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 pub fn python_bytes_repr(data: &[u8]) -> String {
     let quote = if data.contains(&b'\'') && !data.contains(&b'"') {
         b'"'
