@@ -93,15 +93,46 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
                 None => ("", chunk.trim()),
             };
             if key == name {
-                let unquoted = val
-                    .strip_prefix('"')
-                    .and_then(|v| v.strip_suffix('"'))
-                    .unwrap_or(val);
-                found = Some(unquoted.to_owned());
+                found = Some(python_cookie_unquote(val));
             }
         }
     }
     found
+}
+
+/// `http.cookies._unquote`, as Starlette's cookie parser applies it: a value in double quotes
+/// loses them, and inside, `\ooo` (octal, first digit 0-3) becomes that character and `\x`
+/// becomes `x`. Anything else is returned as it is.
+fn python_cookie_unquote(val: &str) -> String {
+    let Some(inner) = val
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .filter(|_| val.len() >= 2)
+    else {
+        return val.to_owned();
+    };
+    let chars: Vec<char> = inner.chars().collect();
+    let mut out = String::with_capacity(inner.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == '\\' && i + 1 < chars.len() {
+            let octal = chars.get(i + 1..i + 4).filter(|d| {
+                matches!(d[0], '0'..='3') && d[1..].iter().all(|c| matches!(c, '0'..='7'))
+            });
+            if let Some(d) = octal {
+                let code = d.iter().fold(0u32, |n, c| n * 8 + (*c as u32 - '0' as u32));
+                out.push(char::from_u32(code).unwrap_or('\u{fffd}'));
+                i += 4;
+            } else {
+                out.push(chars[i + 1]);
+                i += 2;
+            }
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 /// `Middleware__Check_API_Key`: key in a header (or, failing that, a cookie) named

@@ -85,7 +85,15 @@ pub async fn set_auth_cookie(mut ctx: Ctx) -> Response {
         "cookie_name": name,
         "cookie_value": value,
     }));
-    let cookie = format!("{name}={value}; HttpOnly; Path=/; SameSite=strict");
+    // Quoted as Python's `SimpleCookie` (Starlette's `set_cookie`) does, so `;`, `,`, control
+    // characters and the like cannot add attributes or headers (COMPAT.md D36).
+    let Some(quoted) = python_cookie_quote(&value) else {
+        return reply::detail(
+            StatusCode::BAD_REQUEST,
+            json!("cookie_value must contain only Latin-1 characters (U+0000 to U+00FF)"),
+        );
+    };
+    let cookie = format!("{name}={quoted}; HttpOnly; Path=/; SameSite=strict");
     match HeaderValue::from_str(&cookie) {
         Ok(v) => {
             response.headers_mut().insert(header::SET_COOKIE, v);
@@ -96,4 +104,32 @@ pub async fn set_auth_cookie(mut ctx: Ctx) -> Response {
             json!("cookie value is not a valid header value"),
         ),
     }
+}
+
+/// `http.cookies._quote`: unchanged if non-empty and every character is one of Python's `_LegalChars`,
+/// otherwise in double quotes with `"` and `\` backslash-escaped and every other character
+/// outside `_LegalChars + " ()/<=>?@[]{}"` (controls, `;`, `,`, non-ASCII Latin-1, …) as a
+/// `\ooo` octal escape. `None` for characters above U+00FF, which Python leaves as they are and
+/// Starlette then fails to encode (the reference's 500).
+pub fn python_cookie_quote(value: &str) -> Option<String> {
+    fn legal(c: char) -> bool {
+        c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~:".contains(c)
+    }
+    // `_is_legal_key` is a `+` regex: the empty value is quoted (`""`).
+    if !value.is_empty() && value.chars().all(legal) {
+        return Some(value.to_owned());
+    }
+    let mut out = String::with_capacity(value.len() + 8);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if legal(c) || " ()/<=>?@[]{}".contains(c) => out.push(c),
+            c if u32::from(c) <= 0xff => out.push_str(&format!("\\{:03o}", u32::from(c))),
+            _ => return None,
+        }
+    }
+    out.push('"');
+    Some(out)
 }
