@@ -183,8 +183,33 @@ impl CacheService {
         Ok(())
     }
 
-    /// Stores a new entry: content trio per copy, by-hash reference, by-id reference.
+    /// Stores a new entry: content trio per copy, by-id reference, by-hash reference.
+    ///
+    /// All or nothing (issue 12 W7): the entry is reachable only through its references, the
+    /// by-id reference is written after every content file and the by-hash reference last (a
+    /// single atomic write); when any write fails, every file this store created is deleted
+    /// again, newest first, so no reference to a half entry and no orphan file remains. Files
+    /// it only overwrote (a `key_based` key stored again, D08) keep their new bytes, as an
+    /// overwrite that succeeded would have left them.
     pub async fn store_entry(&self, entry: NewEntry<'_>) -> ServiceResult<StoreResponse> {
+        let mut created = Vec::new();
+        let result = self.store_entry_files(entry, &mut created).await;
+        if result.is_err() {
+            for path in created.iter().rev() {
+                if let Err(e) = self.store().delete(path).await {
+                    tracing::warn!(path, error = %e, "cannot delete a file of a failed store");
+                }
+            }
+        }
+        result
+    }
+
+    /// [`Self::store_entry`]'s writes; every file it creates is first added to `undo`.
+    async fn store_entry_files(
+        &self,
+        entry: NewEntry<'_>,
+        undo: &mut Vec<String>,
+    ) -> ServiceResult<StoreResponse> {
         let cache_id = CacheId::new_random().into_string();
         let file_id = if entry.file_id.is_empty() {
             cache_id.clone()
@@ -214,8 +239,11 @@ impl CacheService {
             .collect();
 
         let mut created = Vec::new();
-        // `.config` is written only when no copy has one.
-        if !self.any_exists(&config_paths).await? {
+        // `.config` is written only when no copy has one. Without one, the content files are
+        // new too (the reference writes the trio together), so a failure removes them.
+        let fresh = !self.any_exists(&config_paths).await?;
+        if fresh {
+            undo.extend(config_paths.iter().cloned());
             let config = FileConfig {
                 exists_strategy: "first".to_owned(),
                 file_id: file_id.clone(),
@@ -227,10 +255,14 @@ impl CacheService {
                 .await?;
             created.extend(config_paths.iter().cloned());
         }
+        if fresh {
+            undo.extend(content_paths.iter().cloned());
+        }
         self.write_all(&content_paths, &entry.content).await?;
         created.extend(content_paths.iter().cloned());
         // `.metadata`: hash, size and timestamp only when first created.
         if !self.any_exists(&metadata_paths).await? {
+            undo.extend(metadata_paths.iter().cloned());
             let metadata = serde_json::json!({
                 "content__hash": content_hash(&entry.content),
                 "chain_hash": null,
@@ -298,9 +330,11 @@ impl CacheService {
             strategy: entry.strategy.as_str().to_owned(),
             timestamp,
         };
+        undo.push(by_id_path.clone());
         self.store()
             .put(&by_id_path, Bytes::from(dumps_indented_of(&refs, 2)))
             .await?;
+        // Last: one atomic write that either publishes the id by hash or changes nothing.
         self.add_hash_version(entry.namespace, entry.cache_hash, &cache_id, timestamp)
             .await?;
 
