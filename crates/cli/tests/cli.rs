@@ -415,3 +415,66 @@ fn cache_service_mode_without_a_url_runs_an_in_process_service() {
         stdout(&out)
     );
 }
+
+/// Issue 12 B3: a `put` killed with SIGKILL mid-stream leaves its temp file; once it is old,
+/// the next listing reclaims it, and the target it left behind (no artifact) is not listed.
+#[cfg(unix)]
+#[test]
+fn a_killed_put_leaves_a_temp_file_that_the_next_listing_reclaims() {
+    use std::io::Write;
+    use std::time::{Duration, Instant, SystemTime};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_perfstore"))
+        .args(["--path", "root", "put", "s", "t", "big.bin"])
+        .current_dir(dir.path())
+        .env_remove("PERF_STORAGE_MODE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // More than the CLI reads whole (4 MiB): the rest streams into a temp file.
+    stdin.write_all(&vec![7u8; 6 << 20]).unwrap();
+    let target = dir.path().join("root/sessions/s/targets/t");
+    let started = Instant::now();
+    let temp = loop {
+        let found = std::fs::read_dir(&target).ok().and_then(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .find(|p| p.to_string_lossy().contains(".~perfstore-"))
+        });
+        if let Some(temp) = found {
+            break temp;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no temp file appeared"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    drop(stdin);
+    assert!(temp.exists(), "the killed writer left its temp file");
+    let out = perfstore(dir.path(), &["--path", "root", "ls", "s"], None);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(temp.exists(), "too recent to be judged a leftover yet");
+    // Time passes (the temp file was last touched long ago).
+    let long_ago = SystemTime::now() - perfstore::local::STALE_TEMP_AGE - Duration::from_secs(60);
+    std::fs::File::options()
+        .write(true)
+        .open(&temp)
+        .unwrap()
+        .set_modified(long_ago)
+        .unwrap();
+    let out = perfstore(dir.path(), &["--path", "root", "ls", "s"], None);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        "",
+        "a target holding no artifact is not listed"
+    );
+    assert!(!temp.exists(), "the dead writer's temp file was reclaimed");
+}

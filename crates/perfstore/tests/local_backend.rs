@@ -351,3 +351,157 @@ async fn artifacts_get_ordinary_file_permissions() {
         );
     }
 }
+
+#[cfg(unix)]
+mod links_and_leftovers {
+    //! Issue 12: B2 (a linked session led `rm --all` outside the root), W1 (links inside the
+    //! root were followed by every operation), B3 (crash leftovers stayed forever and kept an
+    //! emptied target listed).
+    use std::os::unix::fs::symlink;
+    use std::path::Path;
+    use std::time::{Duration, SystemTime};
+
+    use perfstore::local::STALE_TEMP_AGE;
+    use perfstore::{Error, Store};
+
+    fn outside_with_a_secret() -> tempfile::TempDir {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(outside.path().join("targets/t")).unwrap();
+        std::fs::write(outside.path().join("targets/t/keep.txt"), "precious").unwrap();
+        std::fs::write(outside.path().join("secret.txt"), "secret").unwrap();
+        outside
+    }
+
+    fn refused(err: Error) {
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_linked_session_is_never_followed_by_a_delete_or_a_listing() {
+        let root = tempfile::tempdir().unwrap();
+        let outside = outside_with_a_secret();
+        std::fs::create_dir_all(root.path().join("sessions")).unwrap();
+        symlink(outside.path(), root.path().join("sessions/evil")).unwrap();
+        let store = Store::local(root.path());
+        let t = store.target("evil", "t").unwrap();
+        refused(t.delete_all().await.unwrap_err());
+        refused(t.list_keys("").await.unwrap_err());
+        refused(t.save_string("x.txt", "planted").await.unwrap_err());
+        refused(
+            store
+                .list_targets(&perfstore::SessionName::new("evil").unwrap())
+                .await
+                .unwrap_err(),
+        );
+        assert!(store.list_sessions().await.unwrap().is_empty());
+        assert_eq!(
+            std::fs::read_to_string(outside.path().join("targets/t/keep.txt")).unwrap(),
+            "precious",
+            "nothing outside the root was deleted"
+        );
+        assert!(!outside.path().join("targets/t/x.txt").exists());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_link_inside_a_target_is_never_followed() {
+        let root = tempfile::tempdir().unwrap();
+        let outside = outside_with_a_secret();
+        let store = Store::local(root.path());
+        let t = store.target("s", "t").unwrap();
+        t.save_string("real.txt", "ok").await.unwrap();
+        let target_dir = root.path().join("sessions/s/targets/t");
+        symlink(outside.path(), target_dir.join("link")).unwrap();
+        symlink(
+            outside.path().join("secret.txt"),
+            target_dir.join("alias.txt"),
+        )
+        .unwrap();
+        refused(t.load_string("link/secret.txt").await.unwrap_err());
+        refused(t.load_string("alias.txt").await.unwrap_err());
+        refused(t.head("alias.txt").await.unwrap_err());
+        refused(t.exists("link/secret.txt").await.unwrap_err());
+        assert!(t.load_stream("alias.txt").await.is_err());
+        refused(t.save_string("link/planted.txt", "x").await.unwrap_err());
+        refused(t.delete("link/secret.txt").await.unwrap_err());
+        refused(t.list_keys("link/").await.unwrap_err());
+        let many = t.load_many(["link/secret.txt"]).await;
+        assert!(many.is_err());
+        let saved = t
+            .save_many([("link/many.txt", perfstore::Artifact::text("x"))])
+            .await;
+        assert!(saved[0].is_err());
+        assert_eq!(
+            t.list_keys("").await.unwrap(),
+            ["real.txt"],
+            "links are not artifacts"
+        );
+        assert_eq!(
+            std::fs::read_to_string(outside.path().join("secret.txt")).unwrap(),
+            "secret"
+        );
+        assert!(!outside.path().join("planted.txt").exists());
+        assert!(!outside.path().join("many.txt").exists());
+    }
+
+    /// A pid that no process has now: a child that has exited and been reaped.
+    fn dead_pid() -> u32 {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        pid
+    }
+
+    fn leftover(dir: &Path, pid: u32, age: Duration) -> std::path::PathBuf {
+        let file = dir.join(format!(".~perfstore-{pid}-AbCdEf.tmp"));
+        std::fs::write(&file, vec![0u8; 4096]).unwrap();
+        let when = SystemTime::now() - age;
+        std::fs::File::options()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_modified(when)
+            .unwrap();
+        file
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dead_writers_leftovers_are_reclaimed_and_live_ones_kept() {
+        let root = tempfile::tempdir().unwrap();
+        let store = Store::local(root.path());
+        let t = store.target("s", "t").unwrap();
+        t.save_string("a.txt", "a").await.unwrap();
+        let dir = root.path().join("sessions/s/targets/t");
+        let old = STALE_TEMP_AGE + Duration::from_secs(60);
+        let dead = leftover(&dir, dead_pid(), old);
+        let dead_but_recent = leftover(&dir, dead_pid(), Duration::from_secs(1));
+        let live = leftover(&dir, std::process::id(), old);
+        assert_eq!(t.list_keys("").await.unwrap(), ["a.txt"]);
+        assert!(!dead.exists(), "a dead writer's old temp file is reclaimed");
+        assert!(
+            dead_but_recent.exists(),
+            "a recent one may still be a live writer's"
+        );
+        assert!(live.exists(), "a live writer's temp file is never touched");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_target_holding_only_leftovers_is_not_listed() {
+        let root = tempfile::tempdir().unwrap();
+        let store = Store::local(root.path());
+        let t = store.target("s", "t").unwrap();
+        t.save_string("a.txt", "a").await.unwrap();
+        let dir = root.path().join("sessions/s/targets/t");
+        let dead = leftover(&dir, dead_pid(), STALE_TEMP_AGE + Duration::from_secs(60));
+        let live = leftover(&dir, std::process::id(), Duration::from_secs(0));
+        assert!(t.delete("a.txt").await.unwrap());
+        let session = perfstore::SessionName::new("s").unwrap();
+        assert!(store.list_targets(&session).await.unwrap().is_empty());
+        assert!(store.list_sessions().await.unwrap().is_empty());
+        let info = perfstore::session::session_info(&store, &session)
+            .await
+            .unwrap();
+        assert_eq!((info.targets, info.artifacts), (0, 0));
+        assert!(!dead.exists());
+        assert!(live.exists());
+    }
+}

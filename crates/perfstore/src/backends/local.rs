@@ -8,8 +8,13 @@
 //!   over the key (optionally fsync'd, file and folder). A reader sees the old file or the new
 //!   one; a crash leaves at most a temp file, whose name (`.~perfstore-….tmp`) is never a valid
 //!   key, so listings skip it.
-//! - **No escape:** every path component comes from a validated name, so nothing is written
-//!   outside the root; symlinks inside the tree are not followed when listing.
+//! - **No escape:** every path component comes from a validated name, and no symbolic link
+//!   below the root is ever followed: before every read, write, delete and listing each existing
+//!   folder and file on the way down from the root is checked not to be a link (a link is an
+//!   error naming it). The root itself may be a link.
+//! - **Crash leftovers are reclaimed:** a temp file's name carries its writer's process id;
+//!   listings delete temp files whose writer is gone and that have not changed for
+//!   [`STALE_TEMP_AGE`], and a target with no artifact left is neither listed nor kept.
 //! - Kinds are not recorded; [`ArtifactKind::infer`](crate::ArtifactKind::infer) tells them apart.
 //! - Deleting the last artifact of a target removes its empty folders, so the target (and an
 //!   emptied session) drop out of listings.
@@ -29,6 +34,9 @@ use crate::storage::{ByteReader, Capabilities, Storage, Store};
 /// Temp files start with this; `~` is not a key character, so no key can collide with one.
 const TEMP_PREFIX: &str = ".~perfstore-";
 const TEMP_SUFFIX: &str = ".tmp";
+/// A temp file untouched this long whose writer's process is gone is a crash leftover. A live
+/// writer touches its file with every chunk, so this only delays the reclaim of a dead one.
+pub const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(600);
 /// How often a write retries after a concurrent delete removed its (empty) folder.
 const CREATE_DIR_RETRIES: usize = 8;
 
@@ -141,6 +149,109 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     fs::File::open(dir)?.sync_all()
 }
 
+/// Fails if any existing component of `path` below `root` is a symbolic link: nothing under
+/// the root is reached through a link (which could lead outside it). Components that do not
+/// exist yet end the check: they will be created as real folders.
+fn no_links(root: &Path, path: &Path) -> Result<()> {
+    let Ok(below) = path.strip_prefix(root) else {
+        return Ok(());
+    };
+    let mut at = root.to_path_buf();
+    for part in below.components() {
+        at.push(part);
+        match fs::symlink_metadata(&at) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(Error::io(
+                    "refuse to follow",
+                    &at,
+                    io::Error::other(
+                        "it is a symbolic link; perfstore never follows links below its root",
+                    ),
+                ));
+            }
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                ) =>
+            {
+                return Ok(());
+            }
+            Err(e) => return Err(Error::io("stat", &at, e)),
+        }
+    }
+    Ok(())
+}
+
+/// Whether `name` (in a folder of the root) is a temp file of a writer that is gone, untouched
+/// for [`STALE_TEMP_AGE`].
+fn is_stale_temp(name: &str, meta: &fs::Metadata) -> bool {
+    let Some(rest) = name.strip_prefix(TEMP_PREFIX) else {
+        return false;
+    };
+    let untouched = meta
+        .modified()
+        .ok()
+        .and_then(|m| m.elapsed().ok())
+        .is_some_and(|age| age >= STALE_TEMP_AGE);
+    // `deleting-…` folders of an interrupted delete_target, and temp files of older versions
+    // (no pid), go by age alone.
+    let writer = rest
+        .split('-')
+        .next()
+        .and_then(|pid| pid.parse::<u32>().ok());
+    untouched && writer.is_none_or(|pid| !process_alive(pid))
+}
+
+/// Whether process `pid` runs on this machine (where that cannot be told, it is assumed to).
+fn process_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    let proc_root = Path::new("/proc");
+    !proc_root.join("self").exists() || proc_root.join(pid.to_string()).exists()
+}
+
+/// Deletes a crash leftover (a file, or the folder of an interrupted target delete); a
+/// failure is left for the next listing.
+fn reclaim(path: &Path, is_dir: bool) {
+    let removed = match is_dir {
+        true => fs::remove_dir_all(path),
+        false => fs::remove_file(path),
+    };
+    match removed {
+        Ok(()) => tracing::info!(path = %path.display(), "reclaimed a crash leftover"),
+        Err(e) => tracing::debug!(path = %path.display(), error = %e, "could not reclaim"),
+    }
+}
+
+/// Whether the folder `dir` holds at least one artifact (stopping at the first), reclaiming
+/// crash leftovers met on the way.
+fn holds_an_artifact(dir: &Path) -> bool {
+    let mut walk = walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .min_depth(1)
+        .into_iter();
+    while let Some(entry) = walk.next() {
+        let Ok(entry) = entry else { continue };
+        let name = entry.file_name().to_str().unwrap_or_default();
+        if name.starts_with(TEMP_PREFIX) {
+            if entry.metadata().is_ok_and(|m| is_stale_temp(name, &m)) {
+                if entry.file_type().is_dir() {
+                    walk.skip_current_dir();
+                }
+                reclaim(entry.path(), entry.file_type().is_dir());
+            }
+            continue;
+        }
+        if entry.file_type().is_file() && Key::new(name).is_ok() {
+            return true;
+        }
+    }
+    false
+}
+
 fn write_atomic(
     file: &Path,
     bytes: &[u8],
@@ -161,7 +272,9 @@ fn create_temp(file: &Path, path: &ArtifactPath) -> Result<tempfile::NamedTempFi
     let mut attempts = 0;
     loop {
         let mut builder = tempfile::Builder::new();
-        builder.prefix(TEMP_PREFIX).suffix(TEMP_SUFFIX);
+        // The writer's pid in the name tells a crash leftover from a live write.
+        let prefix = format!("{TEMP_PREFIX}{}-", std::process::id());
+        builder.prefix(&prefix).suffix(TEMP_SUFFIX);
         // An artifact is an ordinary file: 0666 less the umask, as the server and `cp` make
         // them (tempfile's default, 0600, would hide results from the rest of a team).
         #[cfg(unix)]
@@ -383,6 +496,15 @@ fn walk_files(
                 return Err(Error::io("list", path, e.into()));
             }
         };
+        let name = entry.file_name().to_str().unwrap_or_default();
+        if name.starts_with(TEMP_PREFIX) {
+            if entry.file_type().is_file()
+                && entry.metadata().is_ok_and(|m| is_stale_temp(name, &m))
+            {
+                reclaim(entry.path(), false);
+            }
+            continue;
+        }
         if !entry.file_type().is_file() {
             continue;
         }
@@ -410,8 +532,13 @@ fn walk_files(
     Ok(keys)
 }
 
-/// The entries of `dir` that are folders with valid names, sorted.
-fn list_dirs<N: Ord>(dir: &Path, parse: impl Fn(&str) -> Option<N>) -> Result<Vec<N>> {
+/// The entries of `dir` that are folders with valid names and `keep`, sorted; stale leftovers
+/// of interrupted deletes are reclaimed on the way.
+fn list_dirs<N: Ord>(
+    dir: &Path,
+    parse: impl Fn(&str) -> Option<N>,
+    keep: impl Fn(&Path) -> bool,
+) -> Result<Vec<N>> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -420,10 +547,21 @@ fn list_dirs<N: Ord>(dir: &Path, parse: impl Fn(&str) -> Option<N>) -> Result<Ve
     let mut names = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| Error::io("list", dir, e))?;
-        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        let file_name = entry.file_name();
+        let raw = file_name.to_str().unwrap_or_default();
+        if raw.starts_with(TEMP_PREFIX) {
+            if entry.metadata().is_ok_and(|m| is_stale_temp(raw, &m)) {
+                reclaim(&entry.path(), is_dir);
+            }
             continue;
         }
-        if let Some(name) = entry.file_name().to_str().and_then(&parse) {
+        if !is_dir {
+            continue;
+        }
+        if let Some(name) = parse(raw)
+            && keep(&entry.path())
+        {
             names.push(name);
         }
     }
@@ -447,9 +585,11 @@ impl Storage for LocalStorage {
 
     async fn put(&self, path: &ArtifactPath, artifact: Artifact) -> Result<ArtifactMeta> {
         let file = self.file_path(path);
+        let root = self.root.clone();
         let options = self.options;
         let path = path.clone();
         blocking(move || {
+            no_links(&root, &file)?;
             let (stored, meta) = compression::encode(&artifact, &options.compression);
             write_atomic(&file, &stored, options, &path)?;
             Ok(meta)
@@ -459,14 +599,24 @@ impl Storage for LocalStorage {
 
     async fn get(&self, path: &ArtifactPath) -> Result<Option<Artifact>> {
         let file = self.file_path(path);
+        let root = self.root.clone();
         let path = path.clone();
-        blocking(move || read_artifact(&file, &path)).await
+        blocking(move || {
+            no_links(&root, &file)?;
+            read_artifact(&file, &path)
+        })
+        .await
     }
 
     async fn head(&self, path: &ArtifactPath) -> Result<Option<ArtifactMeta>> {
         let file = self.file_path(path);
+        let root = self.root.clone();
         let path = path.clone();
-        blocking(move || head_of(&file, &path)).await
+        blocking(move || {
+            no_links(&root, &file)?;
+            head_of(&file, &path)
+        })
+        .await
     }
 
     async fn put_stream(
@@ -478,8 +628,12 @@ impl Storage for LocalStorage {
         let file = self.file_path(path);
         let options = self.options;
         let temp = {
-            let (file, path) = (file.clone(), path.clone());
-            blocking(move || create_temp(&file, &path)).await?
+            let (file, path, root) = (file.clone(), path.clone(), self.root.clone());
+            blocking(move || {
+                no_links(&root, &file)?;
+                create_temp(&file, &path)
+            })
+            .await?
         };
         let write_err = |e| Error::io("write", temp.path(), e);
         let mut out = tokio::fs::File::from_std(temp.as_file().try_clone().map_err(write_err)?);
@@ -506,6 +660,10 @@ impl Storage for LocalStorage {
 
     async fn get_stream(&self, path: &ArtifactPath) -> Result<Option<ByteReader>> {
         let file = self.file_path(path);
+        {
+            let (root, file) = (self.root.clone(), file.clone());
+            blocking(move || no_links(&root, &file)).await?;
+        }
         let opened = match tokio::fs::File::open(&file).await {
             Ok(f) => f,
             Err(e) => {
@@ -528,7 +686,9 @@ impl Storage for LocalStorage {
 
     async fn exists(&self, path: &ArtifactPath) -> Result<bool> {
         let file = self.file_path(path);
+        let root = self.root.clone();
         blocking(move || {
+            no_links(&root, &file)?;
             absent_as_none(fs::metadata(&file))
                 .map(|m| m.is_some_and(|m| m.is_file()))
                 .map_err(|e| Error::io("stat", &file, e))
@@ -538,8 +698,10 @@ impl Storage for LocalStorage {
 
     async fn delete(&self, path: &ArtifactPath) -> Result<bool> {
         let file = self.file_path(path);
+        let root = self.root.clone();
         let sessions_dir = self.sessions_dir();
         blocking(move || {
+            no_links(&root, &file)?;
             let removed = absent_as_none(fs::remove_file(&file))
                 .map_err(|e| Error::io("delete", &file, e))?
                 .is_some();
@@ -553,12 +715,14 @@ impl Storage for LocalStorage {
 
     async fn list_keys(&self, target: &TargetPath, prefix: &KeyPrefix) -> Result<Vec<Key>> {
         let target_dir = self.target_dir(target);
+        let root = self.root.clone();
         let prefix = prefix.clone();
         blocking(move || {
             let start = match prefix.folder() {
                 Some(folder) => folder.split('/').fold(target_dir.clone(), |p, s| p.join(s)),
                 None => target_dir.clone(),
             };
+            no_links(&root, &start)?;
             walk_keys(&target_dir, &start, &prefix)
         })
         .await
@@ -566,17 +730,37 @@ impl Storage for LocalStorage {
 
     async fn list_sizes(&self, target: &TargetPath) -> Result<Vec<(Key, u64)>> {
         let target_dir = self.target_dir(target);
-        blocking(move || walk_files(&target_dir, &target_dir, &KeyPrefix::all(), true)).await
+        let root = self.root.clone();
+        blocking(move || {
+            no_links(&root, &target_dir)?;
+            walk_files(&target_dir, &target_dir, &KeyPrefix::all(), true)
+        })
+        .await
     }
 
     async fn list_sessions(&self) -> Result<Vec<SessionName>> {
         let dir = self.sessions_dir();
-        blocking(move || list_dirs(&dir, |n| SessionName::new(n).ok())).await
+        let root = self.root.clone();
+        blocking(move || {
+            no_links(&root, &dir)?;
+            // A session is there while some target of it (its records too) holds an artifact.
+            list_dirs(
+                &dir,
+                |n| SessionName::new(n).ok(),
+                |session| holds_an_artifact(&session.join("targets")),
+            )
+        })
+        .await
     }
 
     async fn list_targets(&self, session: &SessionName) -> Result<Vec<TargetName>> {
         let dir = self.targets_dir(session);
-        blocking(move || list_dirs(&dir, |n| TargetName::new(n).ok())).await
+        let root = self.root.clone();
+        blocking(move || {
+            no_links(&root, &dir)?;
+            list_dirs(&dir, |n| TargetName::new(n).ok(), holds_an_artifact)
+        })
+        .await
     }
 
     async fn put_many(&self, items: Vec<(ArtifactPath, Artifact)>) -> Vec<Result<ArtifactMeta>> {
@@ -585,7 +769,9 @@ impl Storage for LocalStorage {
             .into_iter()
             .map(|(path, artifact)| (self.file_path(&path), path, artifact))
             .collect();
+        let root = self.root.clone();
         in_parallel(jobs, move |(file, path, artifact)| {
+            no_links(&root, &file)?;
             let (stored, meta) = compression::encode(&artifact, &options.compression);
             write_atomic(&file, &stored, options, &path)?;
             Ok(meta)
@@ -598,13 +784,21 @@ impl Storage for LocalStorage {
             .iter()
             .map(|p| (self.file_path(p), p.clone()))
             .collect();
-        in_parallel(files, |(file, path)| read_artifact(&file, &path)).await
+        let root = self.root.clone();
+        in_parallel(files, move |(file, path)| {
+            no_links(&root, &file)?;
+            read_artifact(&file, &path)
+        })
+        .await
     }
 
     async fn delete_target(&self, target: &TargetPath) -> Result<usize> {
         let target_dir = self.target_dir(target);
+        let root = self.root.clone();
         let sessions_dir = self.sessions_dir();
         blocking(move || {
+            // B2: a linked session or target folder must not lead the delete outside the root.
+            no_links(&root, &target_dir)?;
             let Some(parent) = target_dir.parent() else {
                 return Ok(0);
             };
