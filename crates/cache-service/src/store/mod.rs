@@ -317,6 +317,11 @@ impl FileStore {
     {
         use futures::StreamExt;
         let location = Self::parse(path)?;
+        // While it runs, its staging file (`{path}#N` on local disk) is not reclaimed.
+        let _live = match &self.kind {
+            StoreKind::LocalDisk { root } => Some(LiveUpload::register(root.join(path))),
+            _ => None,
+        };
         let backend = |source| StoreError::Backend {
             path: path.to_owned(),
             source,
@@ -659,6 +664,145 @@ impl FileStore {
                 source,
             }),
         }
+    }
+}
+
+/// Default grace of [`FileStore::reclaim_staging`] in the server: staging files untouched for
+/// an hour belong to uploads that died (issue 12 W2).
+pub const DEFAULT_STAGING_GRACE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Destinations (absolute paths) of the streamed uploads in progress in this process, with
+/// how many uploads write each.
+static LIVE_UPLOADS: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<PathBuf, usize>>,
+> = std::sync::LazyLock::new(Default::default);
+
+/// Registers a streamed upload's destination while it runs.
+struct LiveUpload(PathBuf);
+
+impl LiveUpload {
+    fn register(dest: PathBuf) -> Self {
+        *LIVE_UPLOADS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(dest.clone())
+            .or_default() += 1;
+        LiveUpload(dest)
+    }
+
+    fn is_live(dest: &std::path::Path) -> bool {
+        LIVE_UPLOADS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(dest)
+    }
+}
+
+impl Drop for LiveUpload {
+    fn drop(&mut self) {
+        let mut live = LIVE_UPLOADS.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = live.get_mut(&self.0) {
+            *count -= 1;
+            if *count == 0 {
+                live.remove(&self.0);
+            }
+        }
+    }
+}
+
+/// What [`FileStore::reclaim_staging`] deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reclaimed {
+    /// Staging files deleted.
+    pub files: u64,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+/// The destination of a local-disk staging file: `object_store` writes `{dest}#{N}` and
+/// renames it over `dest` when complete; such names (first `#` followed by digits only) are
+/// never listed, and no stored file can have one.
+fn staging_destination(path: &std::path::Path) -> Option<PathBuf> {
+    let name = path.file_name()?.to_str()?;
+    let (dest, suffix) = name.split_once('#')?;
+    if dest.is_empty() || suffix.is_empty() || !suffix.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(path.with_file_name(dest))
+}
+
+fn reclaim_staging_under(root: &std::path::Path, grace: std::time::Duration) -> Reclaimed {
+    let now = std::time::SystemTime::now();
+    let mut reclaimed = Reclaimed::default();
+    let mut folders = vec![root.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            let path = entry.path();
+            if kind.is_dir() {
+                folders.push(path);
+                continue;
+            }
+            let Some(dest) = staging_destination(&path) else {
+                continue;
+            };
+            if LiveUpload::is_live(&dest) {
+                continue;
+            }
+            let Ok(meta) = entry.metadata() else {
+                continue;
+            };
+            let age = meta
+                .modified()
+                .ok()
+                .and_then(|m| now.duration_since(m).ok())
+                .unwrap_or_default();
+            if age < grace {
+                continue;
+            }
+            match std::fs::remove_file(&path) {
+                Ok(()) => {
+                    tracing::info!(path = %path.display(), bytes = meta.len(), age_secs = age.as_secs(), "reclaimed the staging file of a dead upload");
+                    reclaimed.files += 1;
+                    reclaimed.bytes += meta.len();
+                    // Folders exist only while they hold files: remove the ones left empty.
+                    let mut parent = path.parent();
+                    while let Some(dir) = parent {
+                        if dir == root || std::fs::remove_dir(dir).is_err() {
+                            break;
+                        }
+                        parent = dir.parent();
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "cannot delete a staging file")
+                }
+            }
+        }
+    }
+    reclaimed
+}
+
+impl FileStore {
+    /// Deletes the staging files of uploads that died (the process was killed mid-upload):
+    /// on local disk, every `{path}#{N}` file not modified for `grace` whose upload is not in
+    /// progress in this process. Other backends have none to reclaim (an S3 bucket aborts
+    /// incomplete multipart uploads with a lifecycle rule). Walks the whole folder, off the
+    /// async threads.
+    pub async fn reclaim_staging(&self, grace: std::time::Duration) -> Reclaimed {
+        let StoreKind::LocalDisk { root } = &self.kind else {
+            return Reclaimed::default();
+        };
+        let root = root.clone();
+        tokio::task::spawn_blocking(move || reclaim_staging_under(&root, grace))
+            .await
+            .unwrap_or_default()
     }
 }
 
