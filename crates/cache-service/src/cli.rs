@@ -4,14 +4,20 @@
 //! (`CACHE__SERVICE__STORAGE_MODE`, `CACHE__SERVICE__LOCAL_DISK_PATH`,
 //! `CACHE__SERVICE__BUCKET_NAME`, `CACHE__SERVICE__DEFAULT_TTL_HOURS`,
 //! `FAST_API__AUTH__API_KEY__NAME` / `__VALUE`), plus `CACHE__SERVICE__NO_AUTH` and
-//! `CACHE__SERVICE__MAX_BODY_BYTES` for this server's own switches.
+//! `CACHE__SERVICE__MAX_BODY_BYTES`, `CACHE__SERVICE__MAX_STREAM_BYTES`, the timeouts
+//! (`CACHE__SERVICE__HEADER_TIMEOUT_SECS`, `…__BODY_IDLE_TIMEOUT_SECS`,
+//! `…__KEEP_ALIVE_TIMEOUT_SECS`), `CACHE__SERVICE__MAX_CONNECTIONS` and
+//! `CACHE__SERVICE__STAGING_GRACE_SECS` for this server's own switches.
 
 use std::error::Error;
 use std::path::PathBuf;
 
+use std::time::Duration;
+
 use crate::server::{
-    AuthSettings, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_STREAM_BYTES, ServerConfig, StorageConfig,
-    serve,
+    AuthSettings, ConnectionLimits, DEFAULT_BODY_IDLE_TIMEOUT, DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_KEEP_ALIVE_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_STREAM_BYTES, DEFAULT_STAGING_GRACE, ServerConfig, StorageConfig, serve,
 };
 
 /// The reference's default `CACHE__SERVICE__LOCAL_DISK_PATH`.
@@ -100,6 +106,26 @@ pub struct ServeArgs {
     /// TTL reported by /server/storage/info and /{ns}/stats (entries never expire).
     #[arg(long, env = "CACHE__SERVICE__DEFAULT_TTL_HOURS", default_value_t = 24)]
     pub ttl_hours: u64,
+    /// Seconds a client has to send a request's headers (from connect, or from the first
+    /// byte of a keep-alive connection's next request); then the connection is closed.
+    #[arg(long, env = "CACHE__SERVICE__HEADER_TIMEOUT_SECS", default_value_t = DEFAULT_HEADER_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout_secs: u64,
+    /// Longest pause, in seconds, in a request body being read (400 and close beyond), or
+    /// in the client's reading of a response; slow bodies that keep moving are not cut.
+    #[arg(long, env = "CACHE__SERVICE__BODY_IDLE_TIMEOUT_SECS", default_value_t = DEFAULT_BODY_IDLE_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_idle_timeout_secs: u64,
+    /// Seconds an idle keep-alive connection stays open.
+    #[arg(long, env = "CACHE__SERVICE__KEEP_ALIVE_TIMEOUT_SECS", default_value_t = DEFAULT_KEEP_ALIVE_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    pub keep_alive_timeout_secs: u64,
+    /// Most open connections; beyond it the longest idle one is closed (or, all busy, new
+    /// ones wait). Keep it well under the process's file-descriptor limit (ulimit -n).
+    #[arg(long, env = "CACHE__SERVICE__MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_connections: usize,
+    /// Seconds after which the staging file of an upload that is not running in this process
+    /// (e.g. killed mid-upload) is deleted (`--storage disk`); checked at start-up and every
+    /// quarter of it (at most every 15 minutes).
+    #[arg(long, env = "CACHE__SERVICE__STAGING_GRACE_SECS", default_value_t = DEFAULT_STAGING_GRACE.as_secs())]
+    pub staging_grace_secs: u64,
 }
 
 impl ServeArgs {
@@ -127,6 +153,13 @@ impl ServeArgs {
             max_body_bytes: self.max_body_bytes,
             max_stream_bytes: self.max_stream_bytes,
             ttl_hours: self.ttl_hours,
+            limits: ConnectionLimits {
+                header_timeout: Duration::from_secs(self.header_timeout_secs),
+                body_idle_timeout: Duration::from_secs(self.body_idle_timeout_secs),
+                keep_alive_timeout: Duration::from_secs(self.keep_alive_timeout_secs),
+                max_connections: self.max_connections,
+            },
+            staging_grace: Duration::from_secs(self.staging_grace_secs),
         }
     }
 
@@ -211,6 +244,35 @@ mod tests {
         );
         assert!(!config.auth.enabled);
         assert_eq!(config.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+        assert_eq!(config.limits, ConnectionLimits::default());
+        assert_eq!(config.staging_grace, DEFAULT_STAGING_GRACE);
         assert!(Cli::try_parse_from(["serve", "--storage", "ftp"]).is_err());
+        let cli = Cli::try_parse_from([
+            "serve",
+            "--header-timeout-secs",
+            "5",
+            "--body-idle-timeout-secs",
+            "7",
+            "--keep-alive-timeout-secs",
+            "9",
+            "--max-connections",
+            "64",
+            "--staging-grace-secs",
+            "120",
+        ])
+        .unwrap();
+        let config = cli.serve.config();
+        assert_eq!(
+            config.limits,
+            ConnectionLimits {
+                header_timeout: Duration::from_secs(5),
+                body_idle_timeout: Duration::from_secs(7),
+                keep_alive_timeout: Duration::from_secs(9),
+                max_connections: 64,
+            }
+        );
+        assert_eq!(config.staging_grace, Duration::from_secs(120));
+        assert!(Cli::try_parse_from(["serve", "--max-connections", "0"]).is_err());
+        assert!(Cli::try_parse_from(["serve", "--header-timeout-secs", "0"]).is_err());
     }
 }

@@ -28,6 +28,7 @@
 
 #[cfg(feature = "cli")]
 pub mod cli;
+mod connections;
 pub mod http;
 pub mod json;
 pub mod metrics;
@@ -39,8 +40,8 @@ use std::sync::Arc;
 
 pub use http::router;
 pub use server::{
-    AuthSettings, ConfigError, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_STREAM_BYTES, RunningServer,
-    ServeError, ServerConfig, StorageConfig, serve, start,
+    AuthSettings, ConfigError, ConnectionLimits, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_STREAM_BYTES,
+    RunningServer, ServeError, ServerConfig, StorageConfig, serve, start,
 };
 
 use service::CacheService;

@@ -3,12 +3,18 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use crate::connections::{
+    ConnectionLimits, DEFAULT_BODY_IDLE_TIMEOUT, DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_KEEP_ALIVE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+};
 use crate::service::CacheService;
+pub use crate::store::DEFAULT_STAGING_GRACE;
 use crate::store::{FileStore, StoreError};
 use crate::{AppState, ServerIdentity, http};
 
@@ -140,6 +146,11 @@ pub struct ServerConfig {
     pub max_stream_bytes: u64,
     /// `CACHE__SERVICE__DEFAULT_TTL_HOURS` (reported only).
     pub ttl_hours: u64,
+    /// Timeouts and the connection cap.
+    pub limits: ConnectionLimits,
+    /// Staging files of streamed uploads (local disk) untouched for this long and not being
+    /// written by this process are deleted at start-up and periodically.
+    pub staging_grace: Duration,
 }
 
 impl ServerConfig {
@@ -154,6 +165,8 @@ impl ServerConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_stream_bytes: DEFAULT_MAX_STREAM_BYTES,
             ttl_hours: 24,
+            limits: ConnectionLimits::default(),
+            staging_grace: DEFAULT_STAGING_GRACE,
         }
     }
 
@@ -206,6 +219,7 @@ pub struct RunningServer {
     addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    reclaimer: Option<JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -223,6 +237,9 @@ impl RunningServer {
     pub async fn shutdown(mut self) -> Result<(), ServeError> {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
+        }
+        if let Some(reclaimer) = self.reclaimer.take() {
+            reclaimer.abort();
         }
         (&mut self.task).await??;
         Ok(())
@@ -247,28 +264,70 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
             source,
         })?;
     let local = listener.local_addr()?;
-    tracing::info!(addr = %local, storage = ?config.storage, auth = config.auth.enabled, "cache service listening");
-    Ok(start_on(listener, state))
+    tracing::info!(addr = %local, storage = ?config.storage, auth = config.auth.enabled, limits = ?config.limits, "cache service listening");
+    Ok(start_on_with(
+        listener,
+        state,
+        config.limits,
+        Some(config.staging_grace),
+    ))
 }
 
-/// Serves `state` on an already bound listener in a background task.
+/// Serves `state` on an already bound listener in a background task, with the default
+/// [`ConnectionLimits`] and staging grace.
 pub fn start_on(listener: TcpListener, state: AppState) -> RunningServer {
+    start_on_with(
+        listener,
+        state,
+        ConnectionLimits::default(),
+        Some(DEFAULT_STAGING_GRACE),
+    )
+}
+
+/// Serves `state` on an already bound listener in a background task under `limits`. With a
+/// `staging_grace`, staging files of dead uploads are reclaimed at start and then every
+/// quarter of the grace (between 1 s and 15 min) while the server runs.
+pub fn start_on_with(
+    listener: TcpListener,
+    state: AppState,
+    limits: ConnectionLimits,
+    staging_grace: Option<Duration>,
+) -> RunningServer {
     let addr = listener
         .local_addr()
         .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
     let (tx, rx) = oneshot::channel::<()>();
-    let app = http::router(state);
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await
+    let store = state.service.store().clone();
+    let reclaimer = staging_grace.map(|grace| {
+        tokio::spawn(async move {
+            let every = (grace / 4).clamp(Duration::from_secs(1), Duration::from_secs(900));
+            loop {
+                let reclaimed = store.reclaim_staging(grace).await;
+                if reclaimed.files > 0 {
+                    tracing::info!(
+                        files = reclaimed.files,
+                        bytes = reclaimed.bytes,
+                        "reclaimed staging files of dead uploads"
+                    );
+                }
+                tokio::time::sleep(every).await;
+            }
+        })
     });
+    let app = http::router(state);
+    let task = tokio::spawn(crate::connections::serve(
+        listener,
+        app,
+        limits,
+        async move {
+            let _ = rx.await;
+        },
+    ));
     RunningServer {
         addr,
         shutdown: Some(tx),
         task,
+        reclaimer,
     }
 }
 

@@ -80,8 +80,6 @@ impl Formatter for PythonCompact {
     }
 }
 
-/// Python's `repr(bytes)`, which the reference's validation envelopes show for a raw body
-/// (`"b'{\"a\":1}'"`).
 /// Largest `input` a validation error echoes, in bytes of its text (issue 12 W4; COMPAT.md
 /// D35): the reference echoes the whole body, so a 200 MB bad body made a 1 GB answer.
 pub const ERROR_INPUT_MAX_BYTES: usize = 8 << 10;
@@ -158,6 +156,8 @@ impl std::io::Write for HeadWriter {
     }
 }
 
+/// Python's `repr(bytes)`, which the reference's validation envelopes show for a raw body
+/// (`"b'{\"a\":1}'"`).
 pub fn python_bytes_repr(data: &[u8]) -> String {
     let quote = if data.contains(&b'\'') && !data.contains(&b'"') {
         b'"'
