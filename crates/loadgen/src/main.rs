@@ -6,11 +6,13 @@
 //! perfstore-loadgen run --url http://127.0.0.1:PORT [--requests N] [--concurrency 1,16,64]
 //!                       [--workload NAME]... [--label ours] [--json PATH]
 //! perfstore-loadgen ready [--runs N] [--json PATH]
+//! perfstore-loadgen soak --url http://127.0.0.1:PORT [--seconds 600] [--concurrency 64] [--json PATH]
 //! ```
-//! `run` exits 1 if any request fails or answers wrongly.
+//! `run` and `soak` exit 1 if any request fails or answers wrongly.
 
 mod ready;
 mod report;
+mod soak;
 mod stats;
 mod target;
 mod workload;
@@ -59,6 +61,22 @@ enum Command {
         #[arg(long, default_value_t = 30)]
         timeout_s: u64,
     },
+    /// A mixed load (stores, retrieves, child data, batches, listings) for a fixed time
+    /// (`scripts/soak.sh` watches the server meanwhile).
+    Soak {
+        /// Base URL of the server (loopback only).
+        #[arg(long)]
+        url: String,
+        /// How long to run.
+        #[arg(long, default_value_t = 600)]
+        seconds: u64,
+        /// Requests in flight at once.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// Write the result as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Our server's in-process ready time (build in-memory state + router, first health).
     Ready {
         /// Builds to measure in this process.
@@ -99,6 +117,50 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             );
             if let Some(path) = json {
                 write_json(&path, &times)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Soak {
+            url,
+            seconds,
+            concurrency,
+            json,
+        } => {
+            if concurrency == 0 {
+                return Err("--concurrency must be at least 1".into());
+            }
+            let base_url = target::loopback_base_url(&url).map_err(|e| e.to_string())?;
+            let config = RemoteConfig::new(base_url.clone())
+                .with_retries(RetryPolicy::none())
+                .with_timeout(Duration::from_secs(30));
+            let client = CacheClient::remote(config).map_err(|e| e.to_string())?;
+            let namespace = format!(
+                "soak-{}",
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_micros())
+            );
+            let fixture = Arc::new(
+                Fixture::prepare(&client, &namespace)
+                    .await
+                    .map_err(|e| format!("{base_url}: {e}"))?,
+            );
+            let result =
+                soak::run(&client, &fixture, concurrency, Duration::from_secs(seconds)).await;
+            println!(
+                "soak: {} requests in {:.0} s ({:.0}/s) at c={concurrency}, {} errors",
+                result.requests, result.elapsed_s, result.ops_per_s, result.errors
+            );
+            if let Some(path) = json {
+                write_json(&path, &result)?;
+            }
+            if result.errors > 0 {
+                eprintln!(
+                    "perfstore-loadgen: FAIL: {} request(s) failed; first: {}",
+                    result.errors,
+                    result.first_error.as_deref().unwrap_or("?")
+                );
+                return Ok(ExitCode::FAILURE);
             }
             Ok(ExitCode::SUCCESS)
         }

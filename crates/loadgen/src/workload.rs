@@ -191,6 +191,30 @@ impl Fixture {
     }
 }
 
+impl Fixture {
+    /// The namespace everything is stored in.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// The entry the fixture's child files are stored under.
+    pub fn parent_id(&self) -> &str {
+        &self.parent_id
+    }
+
+    /// `(cache_hash, n)` of the `index`-th stored entry (cycling).
+    pub fn entry(&self, index: usize) -> (&str, u64) {
+        let (hash, n) = &self.entries[index % self.entries.len()];
+        (hash, *n)
+    }
+
+    /// `(file_id, n)` of the `index`-th child file under data key `loadgen` (cycling).
+    pub fn file(&self, index: usize) -> (&str, u64) {
+        let (id, n) = &self.files[index % self.files.len()];
+        (id, *n)
+    }
+}
+
 /// Checks a read answer carries the `n` that was stored.
 fn check_n(
     workload: Workload,
