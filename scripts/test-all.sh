@@ -16,3 +16,9 @@ fi
 scripts/bench-vs-reference.sh --quick
 # A 64 MiB artifact through `perfstore put/get` and our server on disk: every peak RSS < 64 MiB.
 scripts/stream-rss.sh 64
+# Mixed load at c=64 against the server on disk for 30 s: no error, no fd growth (the 10-minute
+# run, `scripts/soak.sh`, also bounds RSS growth).
+scripts/soak.sh 30 --quick
+# Every fuzz target for 20 s from its seeds (`scripts/fuzz.sh` alone runs 10 minutes each);
+# installs a nightly toolchain and cargo-fuzz when missing.
+scripts/fuzz.sh 20
