@@ -696,7 +696,10 @@ mod tests {
         let err = Key::new("k".repeat(256)).unwrap_err();
         assert!(matches!(err, NameError::InvalidSegment { .. }), "{err}");
         assert!(err.to_string().contains("255"), "{err}");
-        assert!(err.to_string().len() < 400, "the message stays one short line: {err}");
+        assert!(
+            err.to_string().len() < 400,
+            "the message stays one short line: {err}"
+        );
     }
 
     #[test]
