@@ -244,10 +244,19 @@ pub fn decode(stored: Bytes, kind: Option<ArtifactKind>) -> Result<Artifact, Str
     let body = stored.slice(HEADER_LEN..stored.len() - TRAILER_LEN);
     let original = match header.codec {
         Codec::Stored => body,
-        Codec::Zstd => Bytes::from(
-            zstd::stream::decode_all(&body[..])
-                .map_err(|e| format!("the compressed body does not decode: {e}"))?,
-        ),
+        Codec::Zstd => {
+            // Never expand past the recorded size (plus one byte, to see a longer body): a
+            // small crafted container cannot make a load allocate without bound.
+            use std::io::Read;
+            let decoder = zstd::stream::read::Decoder::new(&body[..])
+                .map_err(|e| format!("the compressed body does not decode: {e}"))?;
+            let mut out = Vec::with_capacity(usize::try_from(size.min(64 << 20)).unwrap_or(0));
+            decoder
+                .take(size.saturating_add(1))
+                .read_to_end(&mut out)
+                .map_err(|e| format!("the compressed body does not decode: {e}"))?;
+            Bytes::from(out)
+        }
     };
     check(
         original.len() as u64,

@@ -147,6 +147,23 @@ fn damage_is_an_error_not_wrong_bytes() {
     assert!(err.contains("records"), "{err}");
 }
 
+/// A decompression bomb: a small body that expands far past the size its trailer records is
+/// refused after at most that size plus one byte has been decoded.
+#[test]
+fn a_body_expanding_past_its_recorded_size_is_refused() {
+    let bomb = zstd::bulk::compress(&vec![0u8; 256 << 20], 19).unwrap();
+    assert!(bomb.len() < 64 << 10, "{} bytes", bomb.len());
+    let claimed = b"tiny";
+    let mut container = header(Codec::Zstd, None).to_vec();
+    container.extend_from_slice(&bomb);
+    container.extend_from_slice(&trailer(claimed.len() as u64, &ContentHash::of(claimed)));
+    let err = decode(Bytes::from(container), None).unwrap_err();
+    assert!(
+        err.contains("decoded 5 bytes"),
+        "stopped one byte past the record: {err}"
+    );
+}
+
 #[test]
 fn a_stream_decides_at_the_threshold() {
     let options = CompressionOptions::above(64 * 1024);
