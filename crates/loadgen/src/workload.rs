@@ -21,6 +21,8 @@ const DATA_KEY: &str = "loadgen";
 const READ_SET: usize = 256;
 /// How many keys the repeating-key workload cycles through (every phase the same keys).
 pub const REPEATING_KEYS: usize = 100;
+/// Where the repeating-key workload's body numbers start (above any other workload's).
+const REPEATING_BODY_BASE: u64 = 1 << 40;
 
 /// One kind of request a phase repeats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -274,7 +276,10 @@ async fn one_request(
                     &format!("repeating/key-{}", index % REPEATING_KEYS),
                     Some(ENTRY_FILE_ID),
                     None,
-                    &body(index as u64),
+                    // Bodies no fixture has: a key_based overwrite makes every earlier hash of
+                    // the key serve the new content (COMPAT D08), which must not touch the
+                    // entries retrieve_by_hash checks.
+                    &body(REPEATING_BODY_BASE + index as u64),
                 )
                 .await
                 .map_err(client_error)?;
