@@ -641,16 +641,17 @@ impl CacheServiceStorage {
         let files: Vec<ChildFile> = mapping::shadowing(&path.key, shape)
             .filter_map(|other| Self::file(path, other).ok())
             .collect();
-        let deletes = files.iter().map(|file| self.delete_child(id, file));
-        for deleted in futures::future::join_all(deletes).await {
-            deleted?;
-        }
-        Ok(())
+        self.delete_files(id, &files).await.map(|_| ())
     }
 
     /// Deletes every file `path`'s key may be stored in; whether any was there.
     async fn delete_every_shape(&self, id: &str, path: &ArtifactPath) -> Result<bool> {
-        let files = Self::files_in_precedence(path);
+        self.delete_files(id, &Self::files_in_precedence(path))
+            .await
+    }
+
+    /// Deletes `files` of entry `id` at once; whether any was there.
+    async fn delete_files(&self, id: &str, files: &[ChildFile]) -> Result<bool> {
         let deletes = files.iter().map(|file| self.delete_child(id, file));
         let mut any = false;
         for deleted in futures::future::join_all(deletes).await {
