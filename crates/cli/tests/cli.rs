@@ -478,3 +478,90 @@ fn a_killed_put_leaves_a_temp_file_that_the_next_listing_reclaims() {
     );
     assert!(!temp.exists(), "the dead writer's temp file was reclaimed");
 }
+
+/// Issue 12 B1, with real processes: `perfstore put` of one key as text and as bytes from
+/// several processes at once through `perfstore serve --storage disk`, `perfstore get` from
+/// others all along: the key existed before and after, so no get may answer "not found".
+#[test]
+fn concurrent_put_processes_in_two_kinds_never_make_a_key_vanish_on_the_server() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let store = dir.path().join("store");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_perfstore"))
+        .args(["serve", "--host", "127.0.0.1", "--port", &port.to_string()])
+        .args([
+            "--storage",
+            "disk",
+            "--path",
+            store.to_str().unwrap(),
+            "--no-auth",
+        ])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let client = |args: &[&str], stdin: Option<&[u8]>| {
+        let mut all = vec!["--mode", "cache_service", "--url", url.as_str()];
+        all.extend_from_slice(args);
+        perfstore(dir.path(), &all, stdin)
+    };
+    let started = Instant::now();
+    while code(&client(&["ls"], None)) != 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "server not ready"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let put = client(&["put", "s", "t", "report"], Some(b"v0"));
+    assert_eq!(code(&put), 0, "{}", stderr(&put));
+    let failures = std::thread::scope(|scope| {
+        let mut handles = Vec::new();
+        for w in 0..3u8 {
+            let client = &client;
+            handles.push(scope.spawn(move || {
+                let mut bad = Vec::new();
+                for i in 0..12u8 {
+                    let out = match (w + i) % 2 {
+                        0 => client(
+                            &["put", "s", "t", "report"],
+                            Some(format!("text {w}/{i}").as_bytes()),
+                        ),
+                        _ => client(&["put", "s", "t", "report"], Some(&[0xff, 0xfe, w, i])),
+                    };
+                    if code(&out) != 0 {
+                        bad.push(format!("put: {}", stderr(&out)));
+                    }
+                }
+                bad
+            }));
+        }
+        for _ in 0..2 {
+            let client = &client;
+            handles.push(scope.spawn(move || {
+                let mut bad = Vec::new();
+                for _ in 0..20 {
+                    let out = client(&["get", "s", "t", "report"], None);
+                    if code(&out) != 0 {
+                        bad.push(format!("get exit {}: {}", code(&out), stderr(&out)));
+                    }
+                }
+                bad
+            }));
+        }
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect::<Vec<_>>()
+    });
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(failures.is_empty(), "{failures:#?}");
+}
