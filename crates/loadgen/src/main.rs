@@ -99,6 +99,41 @@ async fn main() -> ExitCode {
     }
 }
 
+/// What a run works with: the client, the prepared fixture, the server's base URL and the
+/// run's namespace.
+struct Prepared {
+    client: CacheClient,
+    fixture: Arc<Fixture>,
+    base_url: String,
+    namespace: String,
+}
+
+/// A client of the loopback server at `url` (no retries: a failed request must show up as an
+/// error, not as a slow success) and the fixture prepared in a namespace of its own, so
+/// repeated runs against one server never collide.
+async fn prepared(url: &str, timeout_s: u64, prefix: &str) -> Result<Prepared, String> {
+    let base_url = target::loopback_base_url(url).map_err(|e| e.to_string())?;
+    let config = RemoteConfig::new(base_url.clone())
+        .with_retries(RetryPolicy::none())
+        .with_timeout(Duration::from_secs(timeout_s.max(1)));
+    let client = CacheClient::remote(config).map_err(|e| e.to_string())?;
+    let namespace = format!(
+        "{prefix}-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros())
+    );
+    let fixture = Fixture::prepare(&client, &namespace)
+        .await
+        .map_err(|e| format!("{base_url}: {e}"))?;
+    Ok(Prepared {
+        client,
+        fixture: Arc::new(fixture),
+        base_url,
+        namespace,
+    })
+}
+
 fn write_json(path: &PathBuf, value: &impl serde::Serialize) -> Result<(), String> {
     let text = serde_json::to_string_pretty(value).map_err(|e| format!("encoding JSON: {e}"))?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -129,22 +164,9 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             if concurrency == 0 {
                 return Err("--concurrency must be at least 1".into());
             }
-            let base_url = target::loopback_base_url(&url).map_err(|e| e.to_string())?;
-            let config = RemoteConfig::new(base_url.clone())
-                .with_retries(RetryPolicy::none())
-                .with_timeout(Duration::from_secs(30));
-            let client = CacheClient::remote(config).map_err(|e| e.to_string())?;
-            let namespace = format!(
-                "soak-{}",
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_micros())
-            );
-            let fixture = Arc::new(
-                Fixture::prepare(&client, &namespace)
-                    .await
-                    .map_err(|e| format!("{base_url}: {e}"))?,
-            );
+            let Prepared {
+                client, fixture, ..
+            } = prepared(&url, 30, "soak").await?;
             let result =
                 soak::run(&client, &fixture, concurrency, Duration::from_secs(seconds)).await;
             println!(
@@ -179,29 +201,19 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             if concurrency.is_empty() || concurrency.contains(&0) {
                 return Err("--concurrency needs positive values, e.g. 1,16,64".into());
             }
-            let base_url = target::loopback_base_url(&url).map_err(|e| e.to_string())?;
             let workloads = if workloads.is_empty() {
                 Workload::ALL.to_vec()
             } else {
                 workloads
             };
-            // No retries: a failed request must show up as an error, not as a slow success.
-            let config = RemoteConfig::new(base_url.clone())
-                .with_retries(RetryPolicy::none())
-                .with_timeout(Duration::from_secs(timeout_s.max(1)));
-            let client = CacheClient::remote(config).map_err(|e| e.to_string())?;
-            // One namespace per run, so repeated runs against one server never collide.
-            let namespace = format!(
-                "loadgen-{}",
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_micros())
-            );
-            let fixture = Arc::new(
-                Fixture::prepare(&client, &namespace)
-                    .await
-                    .map_err(|e| format!("{label} at {base_url}: {e}"))?,
-            );
+            let Prepared {
+                client,
+                fixture,
+                base_url,
+                namespace,
+            } = prepared(&url, timeout_s, "loadgen")
+                .await
+                .map_err(|e| format!("{label}: {e}"))?;
             let mut phases = Vec::new();
             for &workload in &workloads {
                 for &c in &concurrency {
