@@ -60,7 +60,7 @@ pub mod workflows;
 pub use backends::cache_service;
 pub use backends::{local, memory};
 pub use layers::{metrics, traced};
-pub use workflows::{baseline, batch, dedup, diff, session, transfer};
+pub use workflows::{baseline, batch, dedup, diff, direction, history, session, stats, transfer};
 
 #[cfg(feature = "conformance")]
 pub mod conformance;

@@ -78,6 +78,55 @@ impl EnvFingerprint {
     }
 }
 
+/// The git checkout a session was recorded from (like asv's and bencher's commit fields).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GitContext {
+    /// The commit `HEAD` points at (full hash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// The branch checked out; absent when `HEAD` is detached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// Whether tracked files had uncommitted changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dirty: Option<bool>,
+}
+
+impl GitContext {
+    /// The checkout of the current directory, by running `git`; `None` when `git` is missing
+    /// or the directory is not in a checkout.
+    pub fn current() -> Option<Self> {
+        Self::of(std::path::Path::new("."))
+    }
+
+    /// The checkout containing `dir`; `None` when `git` is missing or `dir` is not in one.
+    pub fn of(dir: &std::path::Path) -> Option<Self> {
+        let git = |args: &[&str]| -> Option<String> {
+            let out = std::process::Command::new("git")
+                .arg("-C")
+                .arg(dir)
+                .args(args)
+                .stdin(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .output()
+                .ok()?;
+            out.status
+                .success()
+                .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        };
+        // Not a checkout (or no git): nothing recorded.
+        git(&["rev-parse", "--is-inside-work-tree"]).filter(|inside| inside == "true")?;
+        let commit = git(&["rev-parse", "--verify", "--quiet", "HEAD"]).filter(|c| !c.is_empty());
+        let branch = git(&["symbolic-ref", "--quiet", "--short", "HEAD"]).filter(|b| !b.is_empty());
+        let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).map(|s| !s.is_empty());
+        Some(Self {
+            commit,
+            branch,
+            dirty,
+        })
+    }
+}
+
 /// What perfstore records about a session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionMeta {
@@ -91,6 +140,9 @@ pub struct SessionMeta {
     pub labels: BTreeMap<String, String>,
     /// Where it ran.
     pub fingerprint: EnvFingerprint,
+    /// The git checkout of the directory it was recorded from, if it was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git: Option<GitContext>,
 }
 
 /// A session's metadata plus what it holds.
@@ -119,6 +171,11 @@ pub async fn session_meta(store: &Store, session: &SessionName) -> Result<Option
 
 /// Records `session` as used now on this machine, unless it is recorded already; `labels` are
 /// merged into the existing ones (a label given again takes the new value). Returns the record.
+///
+/// This is the one place a session's context is captured — time, fingerprint, the git checkout
+/// of the current directory ([`GitContext::current`]) — and every write path calls it on first
+/// write: CLI `put` and `import`, [`crate::transfer`] imports, [`crate::batch`] runs. Later
+/// calls read one small record and change nothing unless new labels are given.
 pub async fn ensure_session(
     store: &Store,
     session: &SessionName,
@@ -141,6 +198,7 @@ pub async fn ensure_session(
             created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             labels: labels.clone(),
             fingerprint: EnvFingerprint::current(),
+            git: GitContext::current(),
         },
     };
     store.save(&path, &meta).await?;

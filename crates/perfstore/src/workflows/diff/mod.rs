@@ -6,9 +6,18 @@
 //! - A changed JSON artifact yields every numeric leaf (base, candidate, absolute and relative
 //!   change) plus the non-numeric leaves that were added, removed or changed.
 //! - A changed text artifact yields its changed line count, and a unified diff on request.
-//! - A [`Threshold`] (5 % by default, higher-is-worse by default, both overridable per metric
-//!   with [`MetricRule`]s) turns metric changes into regressions and improvements.
-//! - Differing environment fingerprints produce warnings.
+//! - A [`Threshold`] (5 % by default) turns metric changes into regressions and improvements.
+//!   Which way is worse comes from per-run [`MetricRule`]s, then the rules stored in the store
+//!   ([`crate::workflows::direction`]), then the metric's name (`throughput` is
+//!   higher-is-better, `parse_ms` lower-is-better; see
+//!   [`infer_direction`](crate::workflows::direction::infer_direction)).
+//! - A distribution (a JSON array of two or more numbers, e.g. `{"samples": [...]}`) is
+//!   compared by its median, and is a regression only if beyond the threshold **and**
+//!   significant by the Mann–Whitney U test at [`DiffOptions::alpha`] ([`crate::workflows::stats`]).
+//! - What the candidate lacks (targets, artifacts, metrics the base has) is listed in
+//!   [`SessionDiff::missing`], so a gate can refuse an incomplete candidate.
+//! - Differing environment fingerprints produce warnings; each side's recorded context (labels,
+//!   git commit) is carried for the header.
 //!
 //! The result is a plain data structure ([`SessionDiff`], serialisable); [`render`] turns it
 //! into a terminal table, Markdown or JSON.
@@ -17,6 +26,7 @@ pub mod render;
 
 use std::collections::BTreeSet;
 
+use futures::{StreamExt, TryStreamExt, stream};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -24,16 +34,18 @@ use crate::artifact::{Artifact, ArtifactKind};
 use crate::error::Result;
 use crate::names::{Key, KeyPrefix, SessionName, TargetName, TargetPath};
 use crate::storage::Store;
-use crate::workflows::session::session_meta;
+use crate::workflows::direction::{glob_match, resolve, stored_rules};
+use crate::workflows::session::{SessionMeta, session_meta};
+use crate::workflows::stats::{self, Summary, UTest, mann_whitney_u, samples_of};
 
 /// Which way a metric is better.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Direction {
-    /// Larger values are worse (latency, size, errors): the default.
+    /// Larger values are worse, i.e. lower is better (latency, size, errors).
     #[default]
     HigherIsWorse,
-    /// Smaller values are worse (throughput, hit rate).
+    /// Smaller values are worse, i.e. higher is better (throughput, hit rate).
     LowerIsWorse,
     /// Changes are reported but are neither regressions nor improvements.
     Neutral,
@@ -44,7 +56,8 @@ pub enum Direction {
 pub struct Threshold {
     /// Relative change (0.05 = 5 %) above which a change is a regression or an improvement.
     pub relative: f64,
-    /// Which way is worse.
+    /// Which way is worse: for a metric no rule covers when [`DiffOptions::infer_direction`]
+    /// is off; otherwise only reported.
     pub direction: Direction,
 }
 
@@ -73,7 +86,8 @@ pub struct MetricRule {
 }
 
 impl MetricRule {
-    fn matches(&self, key: &Key, path: &str) -> bool {
+    /// Whether the rule covers the metric `path` of artifact `key`.
+    pub fn matches(&self, key: &Key, path: &str) -> bool {
         match self.pattern.split_once(':') {
             Some((key_glob, path_glob)) => {
                 glob_match(key_glob, key.as_str()) && glob_match(path_glob, path)
@@ -83,31 +97,8 @@ impl MetricRule {
     }
 }
 
-/// A glob with `*` and `?`, matched against the whole text.
-fn glob_match(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti) = (0, 0);
-    let mut backtrack: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            backtrack = Some((pi, ti));
-            pi += 1;
-        } else if let Some((star, matched)) = backtrack {
-            pi = star + 1;
-            ti = matched + 1;
-            backtrack = Some((star, matched + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
-}
-
 /// What to compare and how.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DiffOptions {
     /// The default threshold and direction.
     pub threshold: Threshold,
@@ -119,22 +110,57 @@ pub struct DiffOptions {
     pub key_prefix: Option<KeyPrefix>,
     /// Include unified diffs of changed text artifacts.
     pub unified_diff: bool,
+    /// Infer a metric's direction from its name when no rule gives one (default); off, the
+    /// threshold's direction applies.
+    #[serde(default = "yes")]
+    pub infer_direction: bool,
+    /// Apply the rules stored in the base's store after [`rules`](Self::rules) (default).
+    #[serde(default = "yes")]
+    pub use_stored_rules: bool,
+    /// Significance level for distributions (default 0.05).
+    #[serde(default = "default_alpha")]
+    pub alpha: f64,
 }
 
-impl DiffOptions {
+fn yes() -> bool {
+    true
+}
+
+fn default_alpha() -> f64 {
+    0.05
+}
+
+impl Default for DiffOptions {
+    fn default() -> Self {
+        Self {
+            threshold: Threshold::default(),
+            rules: Vec::new(),
+            target: None,
+            key_prefix: None,
+            unified_diff: false,
+            infer_direction: true,
+            use_stored_rules: true,
+            alpha: default_alpha(),
+        }
+    }
+}
+
+/// The options plus the stored rules, resolved once per diff.
+struct Resolved<'a> {
+    options: &'a DiffOptions,
+    stored: Vec<MetricRule>,
+}
+
+impl Resolved<'_> {
     fn threshold_for(&self, key: &Key, path: &str) -> Threshold {
-        let relative = self
-            .rules
-            .iter()
-            .find(|r| r.relative.is_some() && r.matches(key, path))
-            .and_then(|r| r.relative)
-            .unwrap_or(self.threshold.relative);
-        let direction = self
-            .rules
-            .iter()
-            .find(|r| r.direction.is_some() && r.matches(key, path))
-            .and_then(|r| r.direction)
-            .unwrap_or(self.threshold.direction);
+        let fallback = (!self.options.infer_direction).then_some(self.options.threshold.direction);
+        let (relative, direction) = resolve(
+            [&self.options.rules, &self.stored],
+            key,
+            path,
+            self.options.threshold.relative,
+            fallback,
+        );
         Threshold {
             relative,
             direction,
@@ -173,6 +199,36 @@ pub struct MetricChange {
     pub verdict: Verdict,
     /// The threshold applied.
     pub threshold: Threshold,
+    /// For distributions on both sides: medians (then `base` and `candidate` are the medians),
+    /// intervals and the significance test.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub samples: Option<SampleComparison>,
+}
+
+/// How two distributions are tested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignificanceTest {
+    /// Two-sided Mann–Whitney U, normal approximation with tie and continuity correction.
+    MannWhitneyU,
+}
+
+/// The statistics of a metric whose base and candidate are both distributions.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SampleComparison {
+    /// The base samples.
+    pub base: Summary,
+    /// The candidate samples.
+    pub candidate: Summary,
+    /// The test applied.
+    pub test: SignificanceTest,
+    /// The test's statistic and p-value.
+    #[serde(flatten)]
+    pub result: UTest,
+    /// The significance level applied.
+    pub alpha: f64,
+    /// Whether `p_value < alpha`.
+    pub significant: bool,
 }
 
 /// A non-numeric leaf (or a numeric one present on one side only) that differs.
@@ -261,6 +317,39 @@ pub struct DiffSummary {
     pub regressions: usize,
     /// Metrics beyond the threshold in the better direction.
     pub improvements: usize,
+    /// Numeric metrics present on both sides of changed artifacts (unchanged ones are not read).
+    #[serde(default)]
+    pub metrics_compared: usize,
+    /// Metrics beyond the threshold that were not significant (distributions only).
+    #[serde(default)]
+    pub not_significant: usize,
+    /// Items of the base the candidate lacks ([`SessionDiff::missing`]).
+    #[serde(default)]
+    pub missing: usize,
+}
+
+/// Something the base has and the candidate lacks: a target (no key), an artifact (no metric)
+/// or a metric.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissingItem {
+    /// The target.
+    pub target: TargetName,
+    /// The artifact, unless the whole target is missing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<Key>,
+    /// The metric's path, unless the whole artifact is missing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<String>,
+}
+
+impl std::fmt::Display for MissingItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.key, &self.metric) {
+            (None, _) => write!(f, "target {}", self.target),
+            (Some(key), None) => write!(f, "artifact {} {key}", self.target),
+            (Some(key), Some(metric)) => write!(f, "metric {} {key} {metric}", self.target),
+        }
+    }
 }
 
 /// The comparison of two sessions.
@@ -282,12 +371,31 @@ pub struct SessionDiff {
     pub threshold: Threshold,
     /// Counts.
     pub summary: DiffSummary,
+    /// What the candidate lacks that the base has: targets, artifacts, numeric metrics.
+    #[serde(default)]
+    pub missing: Vec<MissingItem>,
+    /// The base's recorded metadata (labels, git, fingerprint), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_meta: Option<SessionMeta>,
+    /// The candidate's recorded metadata, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidate_meta: Option<SessionMeta>,
 }
 
 impl SessionDiff {
     /// Whether any metric regressed.
     pub fn has_regressions(&self) -> bool {
         self.summary.regressions > 0
+    }
+
+    /// Whether the candidate lacks nothing the base has.
+    pub fn is_complete(&self) -> bool {
+        self.missing.is_empty()
+    }
+
+    /// Whether no artifact was present on both sides: the diff judged nothing.
+    pub fn compared_nothing(&self) -> bool {
+        self.summary.artifacts_changed + self.summary.artifacts_unchanged == 0
     }
 
     /// Every metric change with its target and key, in order.
@@ -347,88 +455,131 @@ pub async fn diff_across(
         });
     }
 
+    let (base_meta, candidate_meta) = (
+        session_meta(base_store, base).await?,
+        session_meta(candidate_store, candidate).await?,
+    );
+    let resolved = Resolved {
+        options,
+        stored: if options.use_stored_rules {
+            stored_rules(base_store).await?
+        } else {
+            Vec::new()
+        },
+    };
+    let prefix = options.key_prefix.clone().unwrap_or_default();
+    let (resolved, prefix) = (&resolved, &prefix);
+    // Targets are independent: compare several at once so a wide session is not a queue of
+    // round trips; `buffered` keeps them in order.
+    let targets: Vec<TargetDiff> = stream::iter(base_targets.intersection(&cand_targets))
+        .map(|target| async move {
+            let base_target = TargetPath::new(base.clone(), target.clone());
+            let cand_target = TargetPath::new(candidate.clone(), target.clone());
+            let artifacts = diff_target(
+                base_store,
+                &base_target,
+                candidate_store,
+                &cand_target,
+                prefix,
+                resolved,
+            )
+            .await?;
+            Result::<TargetDiff>::Ok(TargetDiff {
+                target: target.clone(),
+                artifacts,
+            })
+        })
+        .buffered(TARGET_CONCURRENCY)
+        .try_collect()
+        .await?;
+
     let mut diff = SessionDiff {
         base: base.clone(),
         candidate: candidate.clone(),
         only_in_base: base_targets.difference(&cand_targets).cloned().collect(),
         only_in_candidate: cand_targets.difference(&base_targets).cloned().collect(),
-        targets: Vec::new(),
-        warnings: fingerprint_warnings(base_store, base, candidate_store, candidate).await?,
+        targets,
+        warnings: fingerprint_warnings(base, &base_meta, candidate, &candidate_meta),
         threshold: options.threshold,
         summary: DiffSummary::default(),
+        missing: Vec::new(),
+        base_meta,
+        candidate_meta,
     };
-    let prefix = options.key_prefix.clone().unwrap_or_default();
-    for target in base_targets.intersection(&cand_targets) {
-        let base_target = TargetPath::new(base.clone(), target.clone());
-        let cand_target = TargetPath::new(candidate.clone(), target.clone());
-        let base_keys: BTreeSet<Key> = base_store
-            .list_keys(&base_target, &prefix)
-            .await?
-            .into_iter()
-            .collect();
-        let cand_keys: BTreeSet<Key> = candidate_store
-            .list_keys(&cand_target, &prefix)
-            .await?
-            .into_iter()
-            .collect();
-        let mut artifacts = Vec::new();
-        for key in base_keys.union(&cand_keys) {
-            let base_path = base_target.artifact(key.clone());
-            let cand_path = cand_target.artifact(key.clone());
-            let change = match (base_keys.contains(key), cand_keys.contains(key)) {
-                (true, false) => match base_store.head(&base_path).await? {
-                    Some(meta) => ArtifactChange::Removed { kind: meta.kind },
-                    None => continue,
-                },
-                (false, true) => match candidate_store.head(&cand_path).await? {
-                    Some(meta) => ArtifactChange::Added { kind: meta.kind },
-                    None => continue,
-                },
-                _ => {
-                    let (Some(b), Some(c)) = (
-                        base_store.head(&base_path).await?,
-                        candidate_store.head(&cand_path).await?,
-                    ) else {
-                        continue;
-                    };
-                    if b.hash == c.hash {
-                        ArtifactChange::Unchanged
-                    } else {
-                        let (Some(b), Some(c)) = (
-                            base_store.get(&base_path).await?,
-                            candidate_store.get(&cand_path).await?,
-                        ) else {
-                            continue;
-                        };
-                        compare_artifacts(key, &b, &c, options)
-                    }
-                }
-            };
-            artifacts.push(ArtifactDiff {
-                key: key.clone(),
-                change,
-            });
-        }
-        diff.targets.push(TargetDiff {
-            target: target.clone(),
-            artifacts,
-        });
-    }
+    diff.missing = missing_items(&diff);
     diff.summary = summarize(&diff);
     Ok(diff)
 }
 
-async fn fingerprint_warnings(
+/// How many targets a diff compares at once.
+const TARGET_CONCURRENCY: usize = 32;
+
+async fn diff_target(
     base_store: &Store,
-    base: &SessionName,
+    base_target: &TargetPath,
     candidate_store: &Store,
+    cand_target: &TargetPath,
+    prefix: &KeyPrefix,
+    resolved: &Resolved<'_>,
+) -> Result<Vec<ArtifactDiff>> {
+    let base_keys: BTreeSet<Key> = base_store
+        .list_keys(base_target, prefix)
+        .await?
+        .into_iter()
+        .collect();
+    let cand_keys: BTreeSet<Key> = candidate_store
+        .list_keys(cand_target, prefix)
+        .await?
+        .into_iter()
+        .collect();
+    let mut artifacts = Vec::new();
+    for key in base_keys.union(&cand_keys) {
+        let base_path = base_target.artifact(key.clone());
+        let cand_path = cand_target.artifact(key.clone());
+        let change = match (base_keys.contains(key), cand_keys.contains(key)) {
+            (true, false) => match base_store.head(&base_path).await? {
+                Some(meta) => ArtifactChange::Removed { kind: meta.kind },
+                None => continue,
+            },
+            (false, true) => match candidate_store.head(&cand_path).await? {
+                Some(meta) => ArtifactChange::Added { kind: meta.kind },
+                None => continue,
+            },
+            _ => {
+                let (Some(b), Some(c)) = (
+                    base_store.head(&base_path).await?,
+                    candidate_store.head(&cand_path).await?,
+                ) else {
+                    continue;
+                };
+                if b.hash == c.hash {
+                    ArtifactChange::Unchanged
+                } else {
+                    let (Some(b), Some(c)) = (
+                        base_store.get(&base_path).await?,
+                        candidate_store.get(&cand_path).await?,
+                    ) else {
+                        continue;
+                    };
+                    compare_artifacts(key, &b, &c, resolved)
+                }
+            }
+        };
+        artifacts.push(ArtifactDiff {
+            key: key.clone(),
+            change,
+        });
+    }
+    Ok(artifacts)
+}
+
+fn fingerprint_warnings(
+    base: &SessionName,
+    base_meta: &Option<SessionMeta>,
     candidate: &SessionName,
-) -> Result<Vec<String>> {
-    let (b, c) = (
-        session_meta(base_store, base).await?,
-        session_meta(candidate_store, candidate).await?,
-    );
-    Ok(match (b, c) {
+    candidate_meta: &Option<SessionMeta>,
+) -> Vec<String> {
+    match (base_meta, candidate_meta) {
         (Some(b), Some(c)) => b
             .fingerprint
             .differences(&c.fingerprint)
@@ -439,24 +590,62 @@ async fn fingerprint_warnings(
                 )
             })
             .collect(),
-        (b, c) => {
-            let missing: Vec<&SessionName> = [(b.is_none(), base), (c.is_none(), candidate)]
-                .into_iter()
-                .filter_map(|(missing, s)| missing.then_some(s))
-                .collect();
-            missing
-                .into_iter()
-                .map(|s| {
-                    format!("no environment fingerprint recorded for {s}; comparability unknown")
-                })
-                .collect()
+        (b, c) => [(b.is_none(), base), (c.is_none(), candidate)]
+            .into_iter()
+            .filter_map(|(missing, s)| missing.then_some(s))
+            .map(|s| format!("no environment fingerprint recorded for {s}; comparability unknown"))
+            .collect(),
+    }
+}
+
+/// Whether a base leaf is a metric the candidate must have: a number or a distribution.
+fn is_metric(value: &Value) -> bool {
+    value.is_number() || crate::workflows::stats::is_distribution(value)
+}
+
+fn missing_items(diff: &SessionDiff) -> Vec<MissingItem> {
+    let mut missing: Vec<MissingItem> = diff
+        .only_in_base
+        .iter()
+        .map(|target| MissingItem {
+            target: target.clone(),
+            key: None,
+            metric: None,
+        })
+        .collect();
+    for target in &diff.targets {
+        for artifact in &target.artifacts {
+            match &artifact.change {
+                ArtifactChange::Removed { .. } => missing.push(MissingItem {
+                    target: target.target.clone(),
+                    key: Some(artifact.key.clone()),
+                    metric: None,
+                }),
+                ArtifactChange::Json { values, .. } => {
+                    missing.extend(
+                        values
+                            .iter()
+                            .filter(|v| {
+                                v.candidate.is_none() && v.base.as_ref().is_some_and(is_metric)
+                            })
+                            .map(|v| MissingItem {
+                                target: target.target.clone(),
+                                key: Some(artifact.key.clone()),
+                                metric: Some(v.path.clone()),
+                            }),
+                    );
+                }
+                _ => {}
+            }
         }
-    })
+    }
+    missing
 }
 
 fn summarize(diff: &SessionDiff) -> DiffSummary {
     let mut s = DiffSummary {
         targets_compared: diff.targets.len(),
+        missing: diff.missing.len(),
         ..DiffSummary::default()
     };
     for artifact in diff.targets.iter().flat_map(|t| &t.artifacts) {
@@ -466,14 +655,17 @@ fn summarize(diff: &SessionDiff) -> DiffSummary {
             ArtifactChange::Unchanged => s.artifacts_unchanged += 1,
             ArtifactChange::Json { metrics, .. } => {
                 s.artifacts_changed += 1;
-                s.regressions += metrics
-                    .iter()
-                    .filter(|m| m.verdict == Verdict::Regression)
-                    .count();
-                s.improvements += metrics
-                    .iter()
-                    .filter(|m| m.verdict == Verdict::Improvement)
-                    .count();
+                s.metrics_compared += metrics.len();
+                for m in metrics {
+                    match m.verdict {
+                        Verdict::Regression => s.regressions += 1,
+                        Verdict::Improvement => s.improvements += 1,
+                        _ => {}
+                    }
+                    if m.samples.is_some_and(|x| !x.significant) && m.beyond_threshold() {
+                        s.not_significant += 1;
+                    }
+                }
             }
             ArtifactChange::Text { .. } | ArtifactChange::Binary { .. } => s.artifacts_changed += 1,
         }
@@ -485,7 +677,7 @@ fn compare_artifacts(
     key: &Key,
     base: &Artifact,
     candidate: &Artifact,
-    options: &DiffOptions,
+    resolved: &Resolved<'_>,
 ) -> ArtifactChange {
     // Text that parses as JSON counts too: a compact metrics file imported byte for byte is
     // stored as text, and its numbers are still metrics.
@@ -495,7 +687,7 @@ fn compare_artifacts(
             .flatten()
     };
     if let (Some(b), Some(c)) = (as_json(base), as_json(candidate)) {
-        return compare_json(key, &b, &c, options);
+        return compare_json(key, &b, &c, resolved);
     }
     match (
         std::str::from_utf8(base.bytes()),
@@ -509,7 +701,7 @@ fn compare_artifacts(
                 .iter_all_changes()
                 .filter(|change| change.tag() != similar::ChangeTag::Equal)
                 .count();
-            let unified = options.unified_diff.then(|| {
+            let unified = resolved.options.unified_diff.then(|| {
                 diff.unified_diff()
                     .context_radius(3)
                     .header(&format!("base/{key}"), &format!("candidate/{key}"))
@@ -527,8 +719,9 @@ fn compare_artifacts(
     }
 }
 
-/// Leaves of a JSON value by path; empty containers count as leaves.
-fn leaves<'a>(value: &'a Value, path: String, out: &mut Vec<(String, &'a Value)>) {
+/// Leaves of a JSON value by path, as diff and history name them: empty containers and
+/// distributions (arrays of two or more numbers) count as leaves.
+pub(crate) fn json_leaves<'a>(value: &'a Value, path: String, out: &mut Vec<(String, &'a Value)>) {
     match value {
         Value::Object(map) if !map.is_empty() => {
             for (k, v) in map {
@@ -540,12 +733,14 @@ fn leaves<'a>(value: &'a Value, path: String, out: &mut Vec<(String, &'a Value)>
                     (false, true) => format!("{path}.{k}"),
                     (_, false) => format!("{path}[{}]", Value::String(k.clone())),
                 };
-                leaves(v, child, out);
+                json_leaves(v, child, out);
             }
         }
-        Value::Array(items) if !items.is_empty() => {
+        Value::Array(items)
+            if !items.is_empty() && !crate::workflows::stats::is_distribution(value) =>
+        {
             for (i, v) in items.iter().enumerate() {
-                leaves(v, format!("{path}[{i}]"), out);
+                json_leaves(v, format!("{path}[{i}]"), out);
             }
         }
         leaf => out.push((path, leaf)),
@@ -556,32 +751,39 @@ fn compare_json(
     key: &Key,
     base: &Value,
     candidate: &Value,
-    options: &DiffOptions,
+    resolved: &Resolved<'_>,
 ) -> ArtifactChange {
     let (mut b, mut c) = (Vec::new(), Vec::new());
-    leaves(base, String::new(), &mut b);
-    leaves(candidate, String::new(), &mut c);
+    json_leaves(base, String::new(), &mut b);
+    json_leaves(candidate, String::new(), &mut c);
     let cand_by_path: std::collections::HashMap<&str, &Value> =
         c.iter().map(|(p, v)| (p.as_str(), *v)).collect();
-    let base_paths: BTreeSet<&str> = b.iter().map(|(p, _)| p.as_str()).collect();
+    let base_paths: std::collections::HashSet<&str> = b.iter().map(|(p, _)| p.as_str()).collect();
     let mut metrics = Vec::new();
     let mut values = Vec::new();
+    let number = |v: &Value| v.as_f64().filter(|_| v.is_number());
     for (path, bv) in &b {
         match cand_by_path.get(path.as_str()) {
-            Some(cv) => match (
-                bv.as_f64().filter(|_| bv.is_number()),
-                cv.as_f64().filter(|_| cv.is_number()),
-            ) {
-                (Some(x), Some(y)) => {
-                    metrics.push(metric(path, x, y, options.threshold_for(key, path)))
+            Some(cv) => {
+                let threshold = || resolved.threshold_for(key, path);
+                if let (Some(x), Some(y)) = (number(bv), number(cv)) {
+                    metrics.push(metric(path, x, y, threshold()));
+                } else if let (Some(xs), Some(ys)) = (samples_of(bv), samples_of(cv)) {
+                    metrics.push(sample_metric(
+                        path,
+                        &xs,
+                        &ys,
+                        threshold(),
+                        resolved.options.alpha,
+                    ));
+                } else if *bv != *cv {
+                    values.push(ValueChange {
+                        path: path.clone(),
+                        base: Some((*bv).clone()),
+                        candidate: Some((*cv).clone()),
+                    });
                 }
-                _ if bv != cv => values.push(ValueChange {
-                    path: path.clone(),
-                    base: Some((*bv).clone()),
-                    candidate: Some((*cv).clone()),
-                }),
-                _ => {}
-            },
+            }
             None => values.push(ValueChange {
                 path: path.clone(),
                 base: Some((*bv).clone()),
@@ -601,35 +803,74 @@ fn compare_json(
     ArtifactChange::Json { metrics, values }
 }
 
+impl MetricChange {
+    /// Whether the change exceeds the threshold (regardless of direction and significance).
+    pub fn beyond_threshold(&self) -> bool {
+        match self.relative {
+            Some(r) => r.abs() > self.threshold.relative,
+            None => self.absolute != 0.0,
+        }
+    }
+}
+
+fn judge(beyond: bool, absolute: f64, direction: Direction) -> Verdict {
+    if !beyond {
+        return Verdict::Unchanged;
+    }
+    match (direction, absolute > 0.0) {
+        (Direction::Neutral, _) => Verdict::Changed,
+        (Direction::HigherIsWorse, true) | (Direction::LowerIsWorse, false) => Verdict::Regression,
+        (Direction::HigherIsWorse, false) | (Direction::LowerIsWorse, true) => Verdict::Improvement,
+    }
+}
+
 fn metric(path: &str, base: f64, candidate: f64, threshold: Threshold) -> MetricChange {
     let absolute = candidate - base;
     let relative = (base != 0.0).then(|| absolute / base.abs());
-    let beyond = match relative {
-        Some(r) => r.abs() > threshold.relative,
-        None => absolute != 0.0,
-    };
-    let verdict = if !beyond {
-        Verdict::Unchanged
-    } else {
-        match (threshold.direction, absolute > 0.0) {
-            (Direction::Neutral, _) => Verdict::Changed,
-            (Direction::HigherIsWorse, true) | (Direction::LowerIsWorse, false) => {
-                Verdict::Regression
-            }
-            (Direction::HigherIsWorse, false) | (Direction::LowerIsWorse, true) => {
-                Verdict::Improvement
-            }
-        }
-    };
-    MetricChange {
+    let mut change = MetricChange {
         path: path.to_owned(),
         base,
         candidate,
         absolute,
         relative,
-        verdict,
+        verdict: Verdict::Unchanged,
         threshold,
+        samples: None,
+    };
+    change.verdict = judge(change.beyond_threshold(), absolute, threshold.direction);
+    change
+}
+
+/// Two distributions: compared by median, judged only when the difference is significant.
+fn sample_metric(
+    path: &str,
+    base: &[f64],
+    candidate: &[f64],
+    threshold: Threshold,
+    alpha: f64,
+) -> MetricChange {
+    let (Some(b), Some(c), Some(test)) = (
+        stats::summarize(base, alpha),
+        stats::summarize(candidate, alpha),
+        mann_whitney_u(base, candidate),
+    ) else {
+        // Both sides hold two or more samples, so none of these is empty.
+        return metric(path, f64::NAN, f64::NAN, threshold);
+    };
+    let mut change = metric(path, b.median, c.median, threshold);
+    let significant = test.p_value < alpha;
+    if !significant {
+        change.verdict = Verdict::Unchanged;
     }
+    change.samples = Some(SampleComparison {
+        base: b,
+        candidate: c,
+        test: SignificanceTest::MannWhitneyU,
+        result: test,
+        alpha,
+        significant,
+    });
+    change
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 
 use std::fmt::Write;
 
-use super::{ArtifactChange, Direction, SessionDiff, Verdict};
+use super::{ArtifactChange, MetricChange, SessionDiff, Verdict};
+use crate::workflows::session::SessionMeta;
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,12 +55,108 @@ fn verdict(v: Verdict) -> &'static str {
     }
 }
 
-fn direction(d: Direction) -> &'static str {
-    match d {
-        Direction::HigherIsWorse => "higher is worse",
-        Direction::LowerIsWorse => "lower is worse",
-        Direction::Neutral => "neutral",
+/// The verdict, with the p-value for distributions (`within noise` when beyond the threshold
+/// but not significant).
+fn verdict_of(m: &MetricChange) -> String {
+    match m.samples {
+        Some(x) if !x.significant && m.beyond_threshold() => {
+            format!("within noise (p={})", p_value(x.result.p_value))
+        }
+        Some(x) => format!("{} (p={})", verdict(m.verdict), p_value(x.result.p_value)),
+        None => verdict(m.verdict).to_owned(),
     }
+}
+
+fn p_value(p: f64) -> String {
+    if p < 0.001 {
+        "<0.001".to_owned()
+    } else {
+        format!("{p:.3}")
+    }
+}
+
+/// A value cell: the number, or for a distribution `median [ci_low–ci_high] n=N`.
+fn value_cell(value: f64, summary: Option<crate::workflows::stats::Summary>) -> String {
+    match summary {
+        Some(s) => format!(
+            "{} [{}–{}] n={}",
+            number(s.median),
+            number(s.ci_low),
+            number(s.ci_high),
+            s.n
+        ),
+        None => number(value),
+    }
+}
+
+/// One line of a session's recorded context: creation time, git, labels.
+pub fn context_line(meta: &SessionMeta) -> String {
+    let mut parts = vec![format!("created {}", meta.created_at)];
+    if let Some(git) = &meta.git {
+        let mut g = format!(
+            "git {}",
+            git.commit
+                .as_deref()
+                .map_or("(no commit)", |c| &c[..c.len().min(12)])
+        );
+        let mut extra = Vec::new();
+        if let Some(branch) = &git.branch {
+            extra.push(branch.clone());
+        }
+        if git.dirty == Some(true) {
+            extra.push("dirty".to_owned());
+        }
+        if !extra.is_empty() {
+            let _ = write!(g, " ({})", extra.join(", "));
+        }
+        parts.push(g);
+    }
+    if !meta.labels.is_empty() {
+        let labels: Vec<String> = meta
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        parts.push(format!("labels {}", labels.join(" ")));
+    }
+    parts.push(format!("host {}", meta.fingerprint.host));
+    parts.join(" · ")
+}
+
+fn context_lines(diff: &SessionDiff) -> Vec<String> {
+    [
+        ("base", &diff.base, &diff.base_meta),
+        ("candidate", &diff.candidate, &diff.candidate_meta),
+    ]
+    .into_iter()
+    .filter_map(|(side, name, meta)| {
+        meta.as_ref()
+            .map(|m| format!("{side} {name}: {}", context_line(m)))
+    })
+    .collect()
+}
+
+/// How many missing items are listed before "… and N more".
+const MISSING_SHOWN: usize = 20;
+
+fn missing_lines(diff: &SessionDiff) -> Vec<String> {
+    let mut lines: Vec<String> = diff
+        .missing
+        .iter()
+        .take(MISSING_SHOWN)
+        .map(ToString::to_string)
+        .collect();
+    if diff.missing.len() > MISSING_SHOWN {
+        lines.push(format!("… and {} more", diff.missing.len() - MISSING_SHOWN));
+    }
+    lines
+}
+
+fn rule_note(diff: &SessionDiff) -> String {
+    format!(
+        "threshold {:.1}%; direction from rules, else the metric's name",
+        diff.threshold.relative * 100.0
+    )
 }
 
 /// Rows of changed metrics, regressions first, then improvements, then the rest.
@@ -80,10 +177,10 @@ fn metric_rows(diff: &SessionDiff) -> Vec<[String; 7]> {
                     target.to_string(),
                     key.to_string(),
                     m.path.clone(),
-                    number(m.base),
-                    number(m.candidate),
+                    value_cell(m.base, m.samples.map(|x| x.base)),
+                    value_cell(m.candidate, m.samples.map(|x| x.candidate)),
                     change(m.relative, m.absolute),
-                    verdict(m.verdict).to_owned(),
+                    verdict_of(m),
                 ],
             )
         })
@@ -135,7 +232,7 @@ fn other_changes(diff: &SessionDiff) -> Vec<String> {
 
 fn headline(diff: &SessionDiff) -> String {
     let s = &diff.summary;
-    format!(
+    let mut line = format!(
         "{} regressions, {} improvements; {} targets compared, artifacts: {} changed, {} added, {} removed, {} unchanged",
         s.regressions,
         s.improvements,
@@ -144,20 +241,28 @@ fn headline(diff: &SessionDiff) -> String {
         s.artifacts_added,
         s.artifacts_removed,
         s.artifacts_unchanged
-    )
+    );
+    if s.not_significant > 0 {
+        let _ = write!(line, "; {} within noise", s.not_significant);
+    }
+    if s.missing > 0 {
+        let _ = write!(line, "; {} missing in {}", s.missing, diff.candidate);
+    }
+    line
 }
 
 fn table(diff: &SessionDiff) -> String {
     let mut out = String::new();
-    let t = diff.threshold;
     let _ = writeln!(
         out,
-        "perfstore diff: {} → {} (threshold {:.1}%, {})",
+        "perfstore diff: {} → {} ({})",
         diff.base,
         diff.candidate,
-        t.relative * 100.0,
-        direction(t.direction)
+        rule_note(diff)
     );
+    for line in context_lines(diff) {
+        let _ = writeln!(out, "{line}");
+    }
     for w in &diff.warnings {
         let _ = writeln!(out, "warning: {w}");
     }
@@ -209,6 +314,13 @@ fn table(diff: &SessionDiff) -> String {
             let _ = writeln!(out, "{}", cells.join("  ").trim_end());
         }
     }
+    let missing = missing_lines(diff);
+    if !missing.is_empty() {
+        let _ = writeln!(out, "\nmissing in {}:", diff.candidate);
+        for line in missing {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
     let others = other_changes(diff);
     if !others.is_empty() {
         let _ = writeln!(out, "\nother changes:");
@@ -238,6 +350,8 @@ fn markdown(diff: &SessionDiff) -> String {
     let s = &diff.summary;
     let status = if s.regressions > 0 {
         "🔴"
+    } else if s.missing > 0 {
+        "🟠"
     } else if s.improvements > 0 {
         "🟢"
     } else {
@@ -249,6 +363,12 @@ fn markdown(diff: &SessionDiff) -> String {
         diff.base, diff.candidate
     );
     let _ = writeln!(out, "**{}**\n", headline(diff));
+    for line in context_lines(diff) {
+        let _ = writeln!(out, "- {}", md_escape(&line));
+    }
+    if diff.base_meta.is_some() || diff.candidate_meta.is_some() {
+        out.push('\n');
+    }
     for w in &diff.warnings {
         let _ = writeln!(out, "> ⚠️ {}", md_escape(w));
     }
@@ -258,7 +378,7 @@ fn markdown(diff: &SessionDiff) -> String {
     let rows = metric_rows(diff);
     let (flagged, rest): (Vec<_>, Vec<_>) = rows
         .into_iter()
-        .partition(|r| r[6] == "regression" || r[6] == "improvement");
+        .partition(|r| r[6].starts_with("regression") || r[6].starts_with("improvement"));
     let write_table = |out: &mut String, rows: &[[String; 7]]| {
         let _ = writeln!(
             out,
@@ -266,10 +386,12 @@ fn markdown(diff: &SessionDiff) -> String {
         );
         let _ = writeln!(out, "|---|---|---|---:|---:|---:|---|");
         for r in rows {
-            let mark = match r[6].as_str() {
-                "regression" => "🔴 regression",
-                "improvement" => "🟢 improvement",
-                other => other,
+            let mark = if r[6].starts_with("regression") {
+                format!("🔴 {}", r[6])
+            } else if r[6].starts_with("improvement") {
+                format!("🟢 {}", r[6])
+            } else {
+                r[6].clone()
             };
             let _ = writeln!(
                 out,
@@ -296,7 +418,10 @@ fn markdown(diff: &SessionDiff) -> String {
         write_table(&mut out, &rest);
         let _ = writeln!(out, "\n</details>\n");
     }
-    let mut listed = Vec::new();
+    let mut listed: Vec<String> = missing_lines(diff)
+        .into_iter()
+        .map(|l| format!("- missing in `{}`: {}", diff.candidate, md_escape(&l)))
+        .collect();
     if !diff.only_in_base.is_empty() {
         let names: Vec<String> = diff.only_in_base.iter().map(|t| format!("`{t}`")).collect();
         listed.push(format!("- only in `{}`: {}", diff.base, names.join(", ")));
@@ -329,12 +454,6 @@ fn markdown(diff: &SessionDiff) -> String {
         }
         let _ = writeln!(out, "\n</details>");
     }
-    let t = diff.threshold;
-    let _ = writeln!(
-        out,
-        "\n<sub>threshold {:.1}% ({}); per-metric rules may override</sub>",
-        t.relative * 100.0,
-        direction(t.direction)
-    );
+    let _ = writeln!(out, "\n<sub>{}</sub>", rule_note(diff));
     out
 }

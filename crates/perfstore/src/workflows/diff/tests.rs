@@ -121,8 +121,8 @@ async fn targets_artifacts_and_metrics_are_compared() {
     );
     assert_eq!(
         metric(&diff, "throughput").verdict,
-        Verdict::Improvement,
-        "higher is worse by default"
+        Verdict::Regression,
+        "the name says higher is better: 50 → 40 regressed"
     );
     let errors = metric(&diff, "errors");
     assert_eq!(
@@ -130,8 +130,34 @@ async fn targets_artifacts_and_metrics_are_compared() {
         (None, Verdict::Regression),
         "0 → 2 has no relative change but regresses"
     );
-    assert_eq!(metric(&diff, "samples[1]").verdict, Verdict::Regression);
-    assert_eq!(metric(&diff, "samples[0]").verdict, Verdict::Unchanged);
+    let samples = metric(&diff, "samples");
+    assert_eq!(
+        (samples.base, samples.candidate, samples.verdict),
+        (1.5, 2.0, Verdict::Unchanged),
+        "two samples a side: compared by median, +33 % but not significant"
+    );
+    let stats = samples.samples.unwrap();
+    assert!(
+        !stats.significant && stats.result.p_value > 0.05,
+        "{stats:?}"
+    );
+    assert_eq!(
+        diff.missing,
+        [
+            MissingItem {
+                target: TargetName::new("gone").unwrap(),
+                key: None,
+                metric: None
+            },
+            MissingItem {
+                target: TargetName::new("page1").unwrap(),
+                key: Some(Key::new("results/metrics.json").unwrap()),
+                metric: Some("gone".into())
+            },
+        ],
+        "the removed target and the numeric leaf the candidate lacks"
+    );
+    assert!(!diff.is_complete() && !diff.compared_nothing());
 
     let ArtifactChange::Json { values, .. } = find(&diff, "page1", "results/metrics.json") else {
         panic!("metrics.json is a JSON change");
@@ -152,7 +178,11 @@ async fn targets_artifacts_and_metrics_are_compared() {
         ),
         (2, 1, 0, 2, 2)
     );
-    assert_eq!((sum.regressions, sum.improvements), (3, 1));
+    assert_eq!((sum.regressions, sum.improvements), (3, 0));
+    assert_eq!(
+        (sum.not_significant, sum.missing, sum.metrics_compared),
+        (1, 2, 5)
+    );
     assert!(diff.has_regressions());
 }
 
@@ -164,7 +194,7 @@ async fn rules_override_direction_and_threshold_per_metric() {
             MetricRule {
                 pattern: "throughput".into(),
                 relative: None,
-                direction: Some(Direction::LowerIsWorse),
+                direction: Some(Direction::HigherIsWorse),
             },
             MetricRule {
                 pattern: "results/metrics.json:parse*".into(),
@@ -172,8 +202,8 @@ async fn rules_override_direction_and_threshold_per_metric() {
                 direction: None,
             },
             MetricRule {
-                pattern: "samples[?]".into(),
-                relative: None,
+                pattern: "node?".into(),
+                relative: Some(0.001),
                 direction: Some(Direction::Neutral),
             },
             MetricRule {
@@ -187,14 +217,18 @@ async fn rules_override_direction_and_threshold_per_metric() {
     let diff = diff_sessions(&store, &s("base"), &s("cand"), &options)
         .await
         .unwrap();
-    assert_eq!(metric(&diff, "throughput").verdict, Verdict::Regression);
+    assert_eq!(
+        metric(&diff, "throughput").verdict,
+        Verdict::Improvement,
+        "a per-run rule beats the name"
+    );
     assert_eq!(
         metric(&diff, "parse_ms").verdict,
         Verdict::Unchanged,
         "20 % is within the rule's 50 %"
     );
     assert_eq!(metric(&diff, "parse_ms").threshold.relative, 0.5);
-    assert_eq!(metric(&diff, "samples[1]").verdict, Verdict::Changed);
+    assert_eq!(metric(&diff, "nodes").verdict, Verdict::Changed);
     assert_eq!(
         metric(&diff, "errors").verdict,
         Verdict::Regression,
@@ -301,10 +335,29 @@ async fn renderers_show_what_changed() {
 
     let table = render(&diff, Format::Table);
     assert!(
-        table.starts_with("perfstore diff: base → cand (threshold 5.0%, higher is worse)"),
+        table.starts_with(
+            "perfstore diff: base → cand (threshold 5.0%; direction from rules, else the metric's name)"
+        ),
         "{table}"
     );
-    assert!(table.contains("3 regressions, 1 improvements"), "{table}");
+    assert!(table.contains("3 regressions, 0 improvements"), "{table}");
+    assert!(
+        table.contains("1 within noise; 2 missing in cand"),
+        "{table}"
+    );
+    assert!(
+        table.contains(
+            "missing in cand:\n  target gone\n  metric page1 results/metrics.json gone\n"
+        ),
+        "{table}"
+    );
+    let samples_row = table.lines().find(|l| l.contains("samples")).unwrap();
+    assert!(
+        samples_row.contains("1.5 [1–2] n=2")
+            && samples_row.contains("2 [1–3] n=2")
+            && samples_row.contains("within noise (p="),
+        "{samples_row}"
+    );
     let parse_row = table.lines().find(|l| l.contains("parse_ms")).unwrap();
     assert!(
         parse_row.contains("+20.0%") && parse_row.contains("regression"),
@@ -333,13 +386,26 @@ async fn renderers_show_what_changed() {
         "{md}"
     );
     assert!(
-        md.contains("<details><summary>1 metrics changed within the threshold</summary>"),
+        md.contains("<details><summary>2 metrics changed within the threshold</summary>"),
         "{md}"
     );
     assert!(md.contains("- only in `cand`: `fresh`"), "{md}");
 
     let json: serde_json::Value = serde_json::from_str(&render(&diff, Format::Json)).unwrap();
     assert_eq!(json["summary"]["regressions"], 3);
+    let samples = json["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["artifacts"].as_array().unwrap())
+        .filter_map(|a| a["metrics"].as_array())
+        .flatten()
+        .find(|m| m["path"] == "samples")
+        .unwrap();
+    assert_eq!(samples["samples"]["test"], "mann-whitney-u");
+    assert!(samples["samples"]["p_value"].as_f64().unwrap() > 0.05);
+    assert_eq!(samples["samples"]["base"]["median"], 1.5);
+    assert_eq!(json["missing"][0]["target"], "gone");
     assert_eq!(json["only_in_base"], json!(["gone"]));
     let back: SessionDiff = serde_json::from_value(json).unwrap();
     assert_eq!(back, diff);
@@ -347,6 +413,7 @@ async fn renderers_show_what_changed() {
 
 #[test]
 fn globs_match_whole_paths() {
+    use crate::workflows::direction::glob_match;
     assert!(glob_match("*", "a.b[0]"));
     assert!(glob_match("lat*.p?9", "latency.p99"));
     assert!(!glob_match("lat*.p?9", "latency.p999"));
