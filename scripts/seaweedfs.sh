@@ -127,6 +127,7 @@ launch() {  # start every process of DIR/cmds; PIDs to DIR/pids
   while IFS=$'\t' read -r name cmd; do
     # shellcheck disable=SC2086 # the command is stored word-split on purpose
     nohup $cmd >>"$dir/$name.log" 2>&1 </dev/null &
+    disown $! 2>/dev/null || true
     echo "$name $!" >>"$dir/pids"
     # The master must be up before the others register with it.
     if [[ $name == master ]]; then sleep 0.5; fi

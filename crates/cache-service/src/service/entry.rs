@@ -11,11 +11,14 @@ use cache_wire::schema::{
 use md5::{Digest, Md5};
 use serde_json::{Map, Value};
 
-use super::hash_refs::{KeptRef, TAIL_BYTES, latest_id_from_tail, list_end_of};
+use super::hash_refs::{
+    Backoff, KeptRef, TAIL_BYTES, TOMBSTONE_GRACE, latest_id_from_tail, list_end_of,
+};
 use super::paths;
 use super::{CacheService, ServiceError, ServiceResult, now_ms, parse_stored_json};
 use crate::json::{dumps_indented, dumps_indented_of};
-use crate::store::Fetched;
+use crate::store::{Conditional, Expected, Fetched, StoreError};
+use std::time::Instant;
 
 /// How a content file is serialised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -350,8 +353,10 @@ impl CacheService {
     /// Appends `cache_id` to the by-hash reference (creating it), returning its path.
     ///
     /// The file is rewritten whole (its format), but re-read and re-parsed only when it is not
-    /// the version this instance last wrote or read (one conditional request decides); see
-    /// [`hash_refs`](super::hash_refs). Appends of one hash are serialised in this instance.
+    /// the version this instance last wrote or read; see [`hash_refs`](super::hash_refs).
+    /// Appends of one hash are serialised in this instance, and every write is conditional on
+    /// the version it was computed from, so concurrent appends through other instances sharing
+    /// the store are retried from a fresh read, never lost (COMPAT.md D28).
     async fn add_hash_version(
         &self,
         namespace: &str,
@@ -362,78 +367,167 @@ impl CacheService {
         let path = paths::ref_by_hash(namespace, cache_hash);
         let cache = self.hash_refs();
         let _appending = cache.lock(&path).await;
-        let kept = cache.get(&path);
-        let mut fetched = self
-            .store()
-            .get_if_changed(&path, kept.as_ref().map(|k| k.e_tag.as_str()))
-            .await?;
-        if fetched == Fetched::Unchanged && kept.is_none() {
-            // Cannot happen (nothing known, nothing to match); read it plainly.
-            fetched = self.store().get_if_changed(&path, None).await?;
+        let mut kept = cache.get(&path);
+        let mut backoff = Backoff::new(&path);
+        let mut tombstone: Option<(String, Instant)> = None;
+        loop {
+            let (bytes, list_end, total_versions, expected) = match kept.take() {
+                // The version this instance last wrote or read: splice, and let the conditional
+                // write tell whether it is still current (no read at all when it is).
+                Some(kept) => {
+                    let (bytes, list_end) = kept.appended(cache_id, timestamp);
+                    let expected = Expected::Tag(kept.e_tag.clone());
+                    (bytes, Some(list_end), kept.total_versions + 1, expected)
+                }
+                None => {
+                    let fetched = self.store().get_if_changed(&path, None).await?;
+                    let (existing, expected) = match fetched {
+                        Fetched::Changed { bytes, e_tag } if bytes.is_empty() => {
+                            // A tombstone: a delete of the last version is under way.
+                            let Some(tag) = e_tag else {
+                                return Err(untagged(&path));
+                            };
+                            let since = match &tombstone {
+                                Some((seen, since)) if *seen == tag => *since,
+                                _ => Instant::now(),
+                            };
+                            tombstone = Some((tag.clone(), since));
+                            if since.elapsed() < TOMBSTONE_GRACE {
+                                backoff.wait().await?;
+                                continue;
+                            }
+                            (None, Expected::Tag(tag))
+                        }
+                        Fetched::Changed { bytes, e_tag } => {
+                            let Some(tag) = e_tag else {
+                                return Err(untagged(&path));
+                            };
+                            (Some(parse_stored_json(&bytes)?), Expected::Tag(tag))
+                        }
+                        Fetched::Missing | Fetched::Unchanged => (None, Expected::Absent),
+                    };
+                    let entry = HashRefEntry {
+                        cache_id: cache_id.to_owned(),
+                        timestamp,
+                    };
+                    let hash_ref = match existing {
+                        Some(existing) => {
+                            let mut hash_ref: HashRef =
+                                serde_json::from_value(existing).map_err(|e| {
+                                    ServiceError::python(
+                                        "ValueError",
+                                        format!("invalid hash reference {path}: {e}"),
+                                    )
+                                })?;
+                            hash_ref.cache_ids.push(entry);
+                            hash_ref.latest_id = cache_id.to_owned();
+                            hash_ref.total_versions += 1;
+                            hash_ref
+                        }
+                        None => HashRef {
+                            cache_hash: cache_hash.to_owned(),
+                            cache_ids: vec![entry],
+                            latest_id: cache_id.to_owned(),
+                            total_versions: 1,
+                        },
+                    };
+                    let bytes = dumps_indented_of(&hash_ref, 2);
+                    let list_end = list_end_of(&bytes);
+                    (bytes, list_end, hash_ref.total_versions, expected)
+                }
+            };
+            let bytes = Bytes::from(bytes);
+            match self.store().put_if(&path, bytes.clone(), &expected).await {
+                Ok(Conditional::Written(e_tag)) => {
+                    match (e_tag, list_end) {
+                        (Some(e_tag), Some(list_end)) => cache.keep(
+                            &path,
+                            KeptRef {
+                                e_tag,
+                                bytes,
+                                list_end,
+                                total_versions,
+                            },
+                        ),
+                        _ => cache.forget(&path),
+                    }
+                    return Ok(path);
+                }
+                Ok(Conditional::Conflict) => {
+                    // Another writer changed the file since: read it again and redo the append.
+                    cache.forget(&path);
+                    backoff.wait().await?;
+                }
+                Err(e) => {
+                    cache.forget(&path);
+                    return Err(e.into());
+                }
+            }
         }
-        let (bytes, list_end, total_versions) = match (fetched, kept) {
-            (Fetched::Unchanged, Some(kept)) => {
-                let (bytes, list_end) = kept.appended(cache_id, timestamp);
-                (bytes, Some(list_end), kept.total_versions + 1)
-            }
-            (fetched, _) => {
-                let entry = HashRefEntry {
-                    cache_id: cache_id.to_owned(),
-                    timestamp,
-                };
-                let existing = match fetched {
-                    Fetched::Changed { bytes, .. } if !bytes.is_empty() => {
-                        Some(parse_stored_json(&bytes)?)
-                    }
-                    _ => None,
-                };
-                let hash_ref = match existing {
-                    Some(existing) => {
-                        let mut hash_ref: HashRef =
-                            serde_json::from_value(existing).map_err(|e| {
-                                ServiceError::python(
-                                    "ValueError",
-                                    format!("invalid hash reference {path}: {e}"),
-                                )
-                            })?;
-                        hash_ref.cache_ids.push(entry);
-                        hash_ref.latest_id = cache_id.to_owned();
-                        hash_ref.total_versions += 1;
-                        hash_ref
-                    }
-                    None => HashRef {
-                        cache_hash: cache_hash.to_owned(),
-                        cache_ids: vec![entry],
-                        latest_id: cache_id.to_owned(),
-                        total_versions: 1,
-                    },
-                };
-                let bytes = dumps_indented_of(&hash_ref, 2);
-                let list_end = list_end_of(&bytes);
-                (bytes, list_end, hash_ref.total_versions)
-            }
-        };
-        let bytes = Bytes::from(bytes);
-        let e_tag = match self.store().put_tagged(&path, bytes.clone()).await {
-            Ok(e_tag) => e_tag,
-            Err(e) => {
-                cache.forget(&path);
-                return Err(e.into());
-            }
-        };
-        match (e_tag, list_end) {
-            (Some(e_tag), Some(list_end)) => cache.keep(
-                &path,
-                KeptRef {
-                    e_tag,
-                    bytes,
-                    list_end,
-                    total_versions,
+    }
+
+    /// Removes `cache_id` from the by-hash reference at `hash_path`, conditionally (retried
+    /// from a fresh read when another writer changed it); the last version's removal goes
+    /// through a tombstone (see [`hash_refs`](super::hash_refs)). `true` if the file is gone.
+    async fn remove_hash_version(&self, hash_path: &str, cache_id: &str) -> ServiceResult<bool> {
+        // No append of this hash in this instance meanwhile; the kept copy is stale after.
+        let _rewriting = self.hash_refs().lock(hash_path).await;
+        self.hash_refs().forget(hash_path);
+        let mut backoff = Backoff::new(hash_path);
+        loop {
+            let (bytes, tag) = match self.store().get_if_changed(hash_path, None).await? {
+                Fetched::Changed { bytes, e_tag } if !bytes.is_empty() => match e_tag {
+                    Some(tag) => (bytes, tag),
+                    None => return Err(untagged(hash_path)),
                 },
-            ),
-            _ => cache.forget(&path),
+                // Missing, or a tombstone of another delete: nothing to remove from.
+                _ => return Ok(false),
+            };
+            let Value::Object(mut hash_ref) = parse_stored_json(&bytes)? else {
+                return Ok(false);
+            };
+            let ids: Vec<Value> = hash_ref
+                .get("cache_ids")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter(|e| e.get("cache_id").and_then(Value::as_str) != Some(cache_id))
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default();
+            let remaining = hash_ref
+                .get("total_versions")
+                .and_then(Value::as_i64)
+                .unwrap_or(0)
+                - 1;
+            let was_latest = hash_ref.get("latest_id").and_then(Value::as_str) == Some(cache_id);
+            let replacement = if remaining > 0 {
+                if was_latest
+                    && let Some(last) = ids.last().and_then(|e| e.get("cache_id")).cloned()
+                {
+                    hash_ref.insert("latest_id".to_owned(), last);
+                }
+                hash_ref.insert("cache_ids".to_owned(), Value::Array(ids));
+                hash_ref.insert("total_versions".to_owned(), Value::from(remaining));
+                Bytes::from(dumps_indented(&Value::Object(hash_ref), 2))
+            } else {
+                Bytes::new()
+            };
+            match self
+                .store()
+                .put_if(hash_path, replacement, &Expected::Tag(tag))
+                .await?
+            {
+                Conditional::Written(_) if remaining > 0 => return Ok(false),
+                Conditional::Written(_) => {
+                    // The tombstone is ours: no append got in between, so deleting it loses none.
+                    self.store().delete(hash_path).await?;
+                    return Ok(true);
+                }
+                Conditional::Conflict => backoff.wait().await?,
+            }
         }
-        Ok(path)
     }
 
     /// `latest_id` of a by-hash reference: outer `None` if the file is missing or empty, inner
@@ -706,39 +800,12 @@ impl CacheService {
             && !cache_hash.is_empty()
         {
             let hash_path = paths::ref_by_hash(namespace, cache_hash);
-            // No append of this hash in this instance meanwhile; the kept copy is stale after.
-            let _rewriting = self.hash_refs().lock(&hash_path).await;
-            self.hash_refs().forget(&hash_path);
-            if let Some(Value::Object(mut hash_ref)) = self.read_json(&hash_path).await? {
-                let ids: Vec<Value> = hash_ref
-                    .get("cache_ids")
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter(|e| e.get("cache_id").and_then(Value::as_str) != Some(cache_id))
-                            .cloned()
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let remaining = hash_ref
-                    .get("total_versions")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(0)
-                    - 1;
-                let was_latest =
-                    hash_ref.get("latest_id").and_then(Value::as_str) == Some(cache_id);
-                if remaining > 0 {
-                    if was_latest
-                        && let Some(last) = ids.last().and_then(|e| e.get("cache_id")).cloned()
-                    {
-                        hash_ref.insert("latest_id".to_owned(), last);
-                    }
-                    hash_ref.insert("cache_ids".to_owned(), Value::Array(ids));
-                    hash_ref.insert("total_versions".to_owned(), Value::from(remaining));
-                    let bytes = dumps_indented(&Value::Object(hash_ref), 2);
-                    self.store().put(&hash_path, Bytes::from(bytes)).await?;
-                } else {
-                    for path in list("by_hash") {
+            if self.remove_hash_version(&hash_path, cache_id).await? {
+                // Reported as deleted, as the reference's delete of the by-hash file is.
+                for path in list("by_hash") {
+                    if path == hash_path {
+                        deleted.push(path);
+                    } else {
                         self.delete_tracked(path, &mut deleted, &mut failed).await;
                     }
                 }
@@ -774,6 +841,17 @@ impl CacheService {
             Err(e) => failed.push(format!("{path}: {e}")),
         }
     }
+}
+
+/// A by-hash file read without an entity tag cannot be updated conditionally.
+fn untagged(path: &str) -> ServiceError {
+    ServiceError::Store(StoreError::Backend {
+        path: path.to_owned(),
+        source: object_store::Error::Generic {
+            store: "cache-service",
+            source: "the storage backend reports no entity tag, so a by-hash reference cannot be updated safely".into(),
+        },
+    })
 }
 
 /// `namespace or "default"`: what the reference's hash lookups and delete use for a namespace

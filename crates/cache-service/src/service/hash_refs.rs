@@ -22,6 +22,16 @@
 //!
 //! The cache is bounded ([`MAX_ENTRIES`] files, [`MAX_BYTES`] in total, least recently used out)
 //! and only holds files of at least [`MIN_VERSIONS`] entries; smaller ones are cheap to parse.
+//!
+//! **Across instances** (COMPAT.md D28) every rewrite of a by-hash file is conditional: it names
+//! the version it was computed from (`If-Match: <etag>`, or `If-None-Match: *` for a new file)
+//! and, when another writer got there first, reads the file again and redoes the change, up to
+//! [`MAX_ATTEMPTS`] times with jittered exponential backoff ([`Backoff`]). A delete of the last
+//! version first replaces the file, conditionally, by an empty *tombstone* (which every reader,
+//! the reference's included, treats as missing), then deletes it; an appender that finds a
+//! tombstone waits for it to go instead of writing over it (a delete cannot be conditional on
+//! object stores), and takes it over only when the same tombstone is still there after
+//! [`TOMBSTONE_GRACE`] (its deleter died between the two steps).
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -40,6 +50,51 @@ pub const MIN_VERSIONS: i64 = 16;
 /// How much of the end of a by-hash file a `latest_id` read fetches.
 pub const TAIL_BYTES: u64 = 512;
 const STRIPES: usize = 64;
+
+/// Attempts of one conditional rewrite of a by-hash file before it fails (503-worthy contention).
+pub const MAX_ATTEMPTS: u32 = 64;
+/// The first retry waits up to this long; each further one up to twice as long, at most
+/// [`BACKOFF_MAX`] (full jitter: a uniform share of the bound).
+pub const BACKOFF_FIRST: std::time::Duration = std::time::Duration::from_millis(4);
+/// The longest wait between two attempts.
+pub const BACKOFF_MAX: std::time::Duration = std::time::Duration::from_millis(250);
+/// How long an appender waits for a tombstone to be deleted before taking it over.
+pub const TOMBSTONE_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The retry policy of conditional rewrites: bounded attempts, jittered exponential waits.
+#[derive(Debug)]
+pub struct Backoff {
+    path: String,
+    attempts: u32,
+}
+
+impl Backoff {
+    /// A fresh policy for rewrites of `path`.
+    pub fn new(path: &str) -> Self {
+        Backoff {
+            path: path.to_owned(),
+            attempts: 0,
+        }
+    }
+
+    /// Counts a lost attempt and waits before the next one; fails after [`MAX_ATTEMPTS`].
+    pub async fn wait(&mut self) -> Result<(), crate::store::StoreError> {
+        self.attempts += 1;
+        if self.attempts >= MAX_ATTEMPTS {
+            return Err(crate::store::StoreError::Contended {
+                path: self.path.clone(),
+                attempts: self.attempts,
+            });
+        }
+        let bound = BACKOFF_FIRST
+            .saturating_mul(1 << self.attempts.min(16))
+            .min(BACKOFF_MAX);
+        // Full jitter: writers that collided once do not collide again in lockstep.
+        let share = (uuid::Uuid::new_v4().as_u128() % 1_000_000) as f64 / 1_000_000.0;
+        tokio::time::sleep(bound.mul_f64(share)).await;
+        Ok(())
+    }
+}
 
 /// Where the entries of `cache_ids` end in an indent-2 by-hash file.
 const LIST_END: &[u8] = b"\n  ],\n  \"latest_id\": ";

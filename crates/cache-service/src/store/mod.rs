@@ -44,6 +44,16 @@ pub enum StoreError {
         #[source]
         source: object_store::Error,
     },
+    /// A conditional update kept losing to other writers (see [`FileStore::put_if`]).
+    #[error(
+        "storage file {path:?} kept changing under {attempts} attempts to update it (too many concurrent writers)"
+    )]
+    Contended {
+        /// The file.
+        path: String,
+        /// Attempts made.
+        attempts: u32,
+    },
     /// The local-disk root could not be created.
     #[error("cannot use {path:?} as the storage root: {source}")]
     Root {
@@ -143,6 +153,24 @@ pub enum Fetched {
         /// Its entity tag.
         e_tag: Option<String>,
     },
+}
+
+/// The version of a file that a conditional write ([`FileStore::put_if`]) must replace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expected {
+    /// No file at the path: the write creates it (`If-None-Match: *` on S3).
+    Absent,
+    /// The file with this entity tag (`If-Match` on S3).
+    Tag(String),
+}
+
+/// What [`FileStore::put_if`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conditional {
+    /// Written; the new entity tag when the backend reports one.
+    Written(Option<String>),
+    /// Not written: the file is not (or no longer) the expected version.
+    Conflict,
 }
 
 /// Direct children of a folder.
@@ -269,6 +297,75 @@ impl FileStore {
                 path: path.to_owned(),
                 source,
             })
+    }
+
+    /// Writes `data` only if the file is still the `expected` version: one conditional request
+    /// on S3 and in memory (object_store's `PutMode::Create` / `PutMode::Update`). On local
+    /// disk, which has no atomic compare-and-replace, conditional writes of one path are
+    /// serialised in this process (a striped lock) and the file's tag is compared before an
+    /// atomic rename replaces it; so the guarantee holds between the writers of one process.
+    pub async fn put_if(
+        &self,
+        path: &str,
+        data: Bytes,
+        expected: &Expected,
+    ) -> Result<Conditional, StoreError> {
+        self.timed(
+            StoreOperation::Put,
+            self.put_if_untimed(path, data, expected),
+        )
+        .await
+    }
+
+    async fn put_if_untimed(
+        &self,
+        path: &str,
+        data: Bytes,
+        expected: &Expected,
+    ) -> Result<Conditional, StoreError> {
+        let location = Self::parse(path)?;
+        let backend = |source| StoreError::Backend {
+            path: path.to_owned(),
+            source,
+        };
+        if let StoreKind::LocalDisk { root } = &self.kind {
+            let _serialised = local_cas_lock(&root.join(path)).await;
+            if let Expected::Tag(tag) = expected {
+                let current = match self.inner.head(&location).await {
+                    Ok(meta) => meta.e_tag,
+                    Err(object_store::Error::NotFound { .. }) => None,
+                    Err(source) => return Err(backend(source)),
+                };
+                if current.as_deref() != Some(tag.as_str()) {
+                    return Ok(Conditional::Conflict);
+                }
+                return self
+                    .inner
+                    .put(&location, PutPayload::from_bytes(data))
+                    .await
+                    .map(|r| Conditional::Written(r.e_tag))
+                    .map_err(backend);
+            }
+        }
+        let mode = match expected {
+            Expected::Absent => object_store::PutMode::Create,
+            Expected::Tag(tag) => object_store::PutMode::Update(object_store::UpdateVersion {
+                e_tag: Some(tag.clone()),
+                version: None,
+            }),
+        };
+        match self
+            .inner
+            .put_opts(&location, PutPayload::from_bytes(data), mode.into())
+            .await
+        {
+            Ok(result) => Ok(Conditional::Written(result.e_tag)),
+            Err(
+                object_store::Error::Precondition { .. }
+                | object_store::Error::AlreadyExists { .. },
+            ) => Ok(Conditional::Conflict),
+            Err(source) => Err(backend(source)),
+        }
     }
 
     /// Writes a file from `body` as it arrives, in bounded memory (parts of
@@ -677,6 +774,19 @@ static LIVE_UPLOADS: std::sync::LazyLock<
     std::sync::Mutex<std::collections::HashMap<PathBuf, usize>>,
 > = std::sync::LazyLock::new(Default::default);
 
+/// Serialises [`FileStore::put_if`] on local disk per destination (striped: paths may share).
+async fn local_cas_lock(dest: &std::path::Path) -> tokio::sync::MutexGuard<'static, ()> {
+    use std::hash::{Hash, Hasher};
+    const STRIPES: usize = 64;
+    static LOCKS: std::sync::LazyLock<Vec<tokio::sync::Mutex<()>>> =
+        std::sync::LazyLock::new(|| (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect());
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    dest.hash(&mut hasher);
+    LOCKS[(hasher.finish() % STRIPES as u64) as usize]
+        .lock()
+        .await
+}
+
 /// Registers a streamed upload's destination while it runs.
 struct LiveUpload(PathBuf);
 
@@ -873,6 +983,69 @@ mod tests {
         assert!(!store.exists("a//b").await.unwrap());
         assert!(store.put("a//b", Bytes::new()).await.is_err());
         assert!(store.list_files("..").await.unwrap().is_empty());
+    }
+
+    async fn conditional_writes(store: FileStore) {
+        let created = store
+            .put_if("r/h.json", Bytes::from_static(b"1"), &Expected::Absent)
+            .await
+            .unwrap();
+        let Conditional::Written(Some(first)) = created else {
+            panic!("a create of a missing file writes and reports a tag: {created:?}");
+        };
+        // A second create, or an update against a tag that is not current, changes nothing.
+        assert_eq!(
+            store
+                .put_if("r/h.json", Bytes::from_static(b"2"), &Expected::Absent)
+                .await
+                .unwrap(),
+            Conditional::Conflict
+        );
+        let Conditional::Written(Some(second)) = store
+            .put_if(
+                "r/h.json",
+                Bytes::from_static(b"22"),
+                &Expected::Tag(first.clone()),
+            )
+            .await
+            .unwrap()
+        else {
+            panic!("an update against the current tag writes");
+        };
+        assert_ne!(first, second);
+        assert_eq!(
+            store
+                .put_if("r/h.json", Bytes::from_static(b"3"), &Expected::Tag(first))
+                .await
+                .unwrap(),
+            Conditional::Conflict
+        );
+        assert_eq!(store.get("r/h.json").await.unwrap().unwrap(), &b"22"[..]);
+        // The tag a read reports is the one an update must name.
+        let Fetched::Changed {
+            e_tag: Some(read), ..
+        } = store.get_if_changed("r/h.json", None).await.unwrap()
+        else {
+            panic!("the file reads with a tag");
+        };
+        assert_eq!(read, second);
+        assert!(store.delete("r/h.json").await.unwrap());
+        assert_eq!(
+            store
+                .put_if("r/h.json", Bytes::from_static(b"4"), &Expected::Tag(second))
+                .await
+                .unwrap(),
+            Conditional::Conflict,
+            "an update of a deleted file is a conflict, not a re-creation"
+        );
+        assert_eq!(store.get("r/h.json").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn conditional_writes_on_memory_and_local_disk() {
+        conditional_writes(FileStore::memory()).await;
+        let dir = tempfile::tempdir().unwrap();
+        conditional_writes(FileStore::local_disk(dir.path()).unwrap()).await;
     }
 
     #[tokio::test]

@@ -8,8 +8,14 @@
 use super::FileStore;
 
 /// An S3 store for `bucket`, configured from the environment; the error says what is missing.
-#[cfg(feature = "s3")]
 pub fn from_env(bucket: &str) -> Result<FileStore, String> {
+    with_endpoint(bucket, None)
+}
+
+/// [`from_env`], talking to `endpoint` instead of `AWS_ENDPOINT_URL` when given (e.g. one of
+/// several gateways of one S3 engine).
+#[cfg(feature = "s3")]
+pub fn with_endpoint(bucket: &str, endpoint: Option<&str>) -> Result<FileStore, String> {
     use std::sync::Arc;
 
     use object_store::aws::AmazonS3Builder;
@@ -22,9 +28,15 @@ pub fn from_env(bucket: &str) -> Result<FileStore, String> {
     // boto3 (the reference) talks plain http to an `http://` endpoint without further
     // settings; object_store wants AWS_ALLOW_HTTP as well, so an explicit http endpoint
     // implies it.
-    let endpoint = std::env::var("AWS_ENDPOINT_URL")
-        .or_else(|_| std::env::var("AWS_ENDPOINT"))
-        .unwrap_or_default();
+    let endpoint = match endpoint {
+        Some(endpoint) => {
+            builder = builder.with_endpoint(endpoint);
+            endpoint.to_owned()
+        }
+        None => std::env::var("AWS_ENDPOINT_URL")
+            .or_else(|_| std::env::var("AWS_ENDPOINT"))
+            .unwrap_or_default(),
+    };
     if endpoint.starts_with("http://") && std::env::var_os("AWS_ALLOW_HTTP").is_none() {
         builder = builder.with_allow_http(true);
     }
@@ -39,7 +51,7 @@ pub fn from_env(bucket: &str) -> Result<FileStore, String> {
 
 /// An S3 store for `bucket`: unavailable in this build.
 #[cfg(not(feature = "s3"))]
-pub fn from_env(bucket: &str) -> Result<FileStore, String> {
-    let _ = bucket;
+pub fn with_endpoint(bucket: &str, endpoint: Option<&str>) -> Result<FileStore, String> {
+    let _ = (bucket, endpoint);
     Err("this build has no S3 support; rebuild cache-service with the `s3` feature".to_owned())
 }

@@ -1,0 +1,169 @@
+//! Scenarios of several server instances sharing one store (COMPAT.md D28), run over memory,
+//! local disk (`tests/shared_store.rs`) and S3 (`tests/s3.rs`). Each [`TestApp`] is its own
+//! `CacheService`, with its own by-hash cache and locks, as separate processes would be.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use serde_json::Value;
+
+use crate::common::TestApp;
+
+/// The by-hash reference file of `hash` in `ns`.
+pub fn hash_ref_path(ns: &str, hash: &str) -> String {
+    format!(
+        "{ns}/refs/by-hash/{}/{}/{hash}.json",
+        &hash[0..2],
+        &hash[2..4]
+    )
+}
+
+/// Stores `{"n":1}` key-based under `runs/latest` through `app`: its (hash, id).
+pub async fn store_same(app: &TestApp, ns: &str) -> (String, String) {
+    let r = app
+        .post_json(
+            &format!("/{ns}/key_based/store/json/runs/latest"),
+            r#"{"n":1}"#,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "store: {}", r.text());
+    let body = r.json();
+    (
+        body["cache_hash"].as_str().expect("hash").to_owned(),
+        body["cache_id"].as_str().expect("id").to_owned(),
+    )
+}
+
+/// The ids the by-hash reference lists (in order) and its `total_versions`, `latest_id`;
+/// `None` if the file is missing. Read through `app`.
+pub async fn listed(app: &TestApp, ns: &str, hash: &str) -> Option<(Vec<String>, i64, String)> {
+    let bytes = app.file(&hash_ref_path(ns, hash)).await?;
+    let parsed: Value = serde_json::from_slice(&bytes).expect("by-hash reference is JSON");
+    let ids = parsed["cache_ids"]
+        .as_array()
+        .expect("cache_ids")
+        .iter()
+        .map(|e| e["cache_id"].as_str().expect("id").to_owned())
+        .collect();
+    Some((
+        ids,
+        parsed["total_versions"].as_i64().expect("total_versions"),
+        parsed["latest_id"].as_str().unwrap_or_default().to_owned(),
+    ))
+}
+
+/// `per_app` concurrent stores of identical content through every app at once: the by-hash
+/// reference lists every acknowledged id exactly once, and counts them.
+pub async fn identical_stores_keep_every_version(apps: &[Arc<TestApp>], ns: &str, per_app: usize) {
+    let mut tasks = Vec::new();
+    for app in apps {
+        for _ in 0..per_app {
+            let (app, ns) = (Arc::clone(app), ns.to_owned());
+            tasks.push(tokio::spawn(async move { store_same(&app, &ns).await }));
+        }
+    }
+    let mut hash = String::new();
+    let mut acknowledged = Vec::new();
+    for task in tasks {
+        let (h, id) = task.await.expect("store task");
+        hash = h;
+        acknowledged.push(id);
+    }
+    for app in apps {
+        let (mut ids, total, latest) = listed(app, ns, &hash).await.expect("by-hash reference");
+        assert_eq!(total as usize, acknowledged.len(), "total_versions");
+        assert!(
+            ids.contains(&latest),
+            "latest_id {latest} is one of the listed ids"
+        );
+        ids.sort();
+        let before = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), before, "an id is listed twice");
+        let mut expected = acknowledged.clone();
+        expected.sort();
+        assert_eq!(
+            ids, expected,
+            "every acknowledged store is listed, nothing else"
+        );
+    }
+}
+
+/// Deletes through some apps racing stores of the same content through others: afterwards the
+/// reference lists exactly the stored ids that were not deleted (none lost, none resurrected),
+/// and retrieve by hash finds a listed one. Includes deletes of the last version (the
+/// tombstone path) racing a new store, `rounds` times.
+pub async fn deletes_racing_stores_lose_nothing(apps: &[Arc<TestApp>], ns: &str, rounds: usize) {
+    assert!(apps.len() >= 2);
+    // Many versions: delete half while appending as many again.
+    let mut stored = Vec::new();
+    let mut hash = String::new();
+    for i in 0..12 {
+        let (h, id) = store_same(&apps[i % apps.len()], ns).await;
+        hash = h;
+        stored.push(id);
+    }
+    let mut tasks = Vec::new();
+    for (i, id) in stored.iter().enumerate().filter(|(i, _)| i % 2 == 0) {
+        let (app, ns, id) = (Arc::clone(&apps[i % apps.len()]), ns.to_owned(), id.clone());
+        tasks.push(tokio::spawn(async move {
+            let r = app.delete(&format!("/{ns}/delete/{id}")).await;
+            assert_eq!(r.status, StatusCode::OK, "delete: {}", r.text());
+            assert_eq!(r.json()["status"], "success", "{}", r.text());
+            None
+        }));
+    }
+    for i in 0..6 {
+        let (app, ns) = (Arc::clone(&apps[(i + 1) % apps.len()]), ns.to_owned());
+        tasks.push(tokio::spawn(
+            async move { Some(store_same(&app, &ns).await.1) },
+        ));
+    }
+    let mut expected: Vec<String> = stored.iter().skip(1).step_by(2).cloned().collect();
+    for task in tasks {
+        if let Some(id) = task.await.expect("task") {
+            expected.push(id);
+        }
+    }
+    expected.sort();
+    for app in apps {
+        let (mut ids, total, _) = listed(app, ns, &hash).await.expect("by-hash reference");
+        ids.sort();
+        assert_eq!(ids, expected, "exactly the ids stored and not deleted");
+        assert_eq!(total as usize, expected.len());
+    }
+    // Clear it, then: the last version's delete against a new store, each round.
+    for id in &expected {
+        let r = apps[0].delete(&format!("/{ns}/delete/{id}")).await;
+        assert_eq!(r.json()["status"], "success", "{}", r.text());
+    }
+    assert_eq!(
+        listed(&apps[0], ns, &hash).await,
+        None,
+        "last delete removes the file"
+    );
+    for round in 0..rounds {
+        let (_, only) = store_same(&apps[round % apps.len()], ns).await;
+        let deleter = Arc::clone(&apps[(round + 1) % apps.len()]);
+        let storer = Arc::clone(&apps[(round + 2) % apps.len()]);
+        let path = format!("/{ns}/delete/{only}");
+        let delete = tokio::spawn(async move { deleter.delete(&path).await.status });
+        let ns_owned = ns.to_owned();
+        let store = tokio::spawn(async move { store_same(&storer, &ns_owned).await.1 });
+        assert_eq!(delete.await.expect("delete task"), StatusCode::OK);
+        let new = store.await.expect("store task");
+        let (ids, total, latest) = listed(&apps[0], ns, &hash)
+            .await
+            .unwrap_or_else(|| panic!("round {round}: the acknowledged store {new} was lost"));
+        assert_eq!(ids, vec![new.clone()], "round {round}");
+        assert_eq!((total, latest.as_str()), (1, new.as_str()), "round {round}");
+        let r = apps[round % apps.len()]
+            .get(&format!("/{ns}/retrieve/hash/{hash}"))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "round {round}: {}", r.text());
+        let r = apps[0].delete(&format!("/{ns}/delete/{new}")).await;
+        assert_eq!(r.json()["status"], "success", "{}", r.text());
+    }
+}
