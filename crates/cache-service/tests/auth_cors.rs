@@ -94,7 +94,14 @@ async fn api_key_in_header_or_cookie() {
 async fn excluded_paths_and_preflight() {
     let app = app_with(AuthSettings::api_key("x-api-key", "secret123"));
     // Excluded from the key check (these routes then answer as this server implements them).
-    assert_eq!(app.get("/docs").await.status, StatusCode::NOT_FOUND);
+    let docs = if cfg!(feature = "openapi") {
+        StatusCode::OK
+    } else {
+        StatusCode::NOT_FOUND
+    };
+    assert_eq!(app.get("/docs").await.status, docs);
+    assert_eq!(app.get("/openapi.json").await.status, docs);
+    assert_eq!(app.get("/redoc").await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
         app.get("/config/status").await.status,
         StatusCode::NOT_FOUND

@@ -134,6 +134,7 @@ pub enum ContentError {
 
 /// One child file named in a batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BatchFileRef {
     /// `json`, `string` or `binary`.
     pub data_type: String,
@@ -157,6 +158,7 @@ impl BatchFileRef {
 
 /// Body of `POST …/data/batch/retrieve`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BatchRetrieveRequest {
     /// The files to read, at most [`MAX_BATCH_FILES`].
     pub files: Vec<BatchFileRef>,
@@ -164,6 +166,7 @@ pub struct BatchRetrieveRequest {
 
 /// What a batch read found for one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BatchFileStatus {
     /// Read; the content is in the entry.
@@ -177,6 +180,7 @@ pub enum BatchFileStatus {
 
 /// One file of a [`BatchRetrieveResponse`], in request order.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BatchRetrievedFile {
     /// As requested.
     pub data_type: String,
@@ -189,6 +193,7 @@ pub struct BatchRetrievedFile {
     /// A found `json` file's text as stored (a JSON document, inlined), or the text of a
     /// found `string` file (a JSON string).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Value>))]
     pub data: Option<Box<RawValue>>,
     /// The bytes of a found `binary` file, standard base64.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -237,6 +242,7 @@ impl BatchRetrievedFile {
 
 /// Response of `POST …/data/batch/retrieve`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BatchRetrieveResponse {
     /// The parent entry.
     pub cache_id: String,
@@ -248,6 +254,7 @@ pub struct BatchRetrieveResponse {
 
 /// One file to write in a batch.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BatchStoreFile {
     /// `json`, `string` or `binary`.
     pub data_type: String,
@@ -258,6 +265,7 @@ pub struct BatchStoreFile {
     pub data_file_id: String,
     /// A `json` file's value (an object) or a `string` file's text (a JSON string).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Value>))]
     pub data: Option<Box<RawValue>>,
     /// A `binary` file's bytes, standard base64.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -290,6 +298,7 @@ impl BatchStoreFile {
 
 /// Body of `POST …/data/batch/store`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BatchStoreRequest {
     /// The files to write, at most [`MAX_BATCH_FILES`].
     pub files: Vec<BatchStoreFile>,
@@ -297,6 +306,7 @@ pub struct BatchStoreRequest {
 
 /// Response of `POST …/data/batch/store`: what each single store would have answered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BatchStoreResponse {
     /// The parent entry.
     pub cache_id: String,

@@ -367,6 +367,7 @@ pub struct EnumError {
 
 /// How a cache entry's content is laid out (`Enum__Cache__Store__Strategy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Strategy {
     /// `{ns}/data/direct/{F[0:2]}/{F[2:4]}/{F}.{ext}`.
@@ -424,6 +425,7 @@ impl fmt::Display for Strategy {
 
 /// The kind of a value (`Enum__Cache__Data_Type`); selects a child data file's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum DataType {
     /// `json`: a JSON value, child files `.json` (indent 4).
     #[serde(rename = "json")]

@@ -17,6 +17,7 @@ use serde_json::Value;
 /// Paths written by one store, by kind (`Schema__Cache__Store__Paths`); also `all_paths` of the
 /// by-id reference file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StorePaths {
     /// Data files created by this store (content, `.config`, `.metadata` of every copy), sorted.
     #[serde(default)]
@@ -31,6 +32,7 @@ pub struct StorePaths {
 
 /// Content files and child-data folders of an entry (`Schema__Cache__File__Paths`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FilePaths {
     /// One content file per copy, in path-handler order.
     #[serde(default)]
@@ -43,6 +45,7 @@ pub struct FilePaths {
 /// The by-id reference file `{ns}/refs/by-id/{id[0:2]}/{id[2:4]}/{id}.json`
 /// (`Schema__Cache__File__Refs`), written with `json.dumps(indent=2)`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FileRefs {
     /// Every path written by the store that created the entry.
     pub all_paths: StorePaths,
@@ -64,6 +67,7 @@ pub struct FileRefs {
 
 /// One version in a by-hash reference file (`Schema__Cache__Hash__Entry`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HashRefEntry {
     /// The entry stored with this hash.
     pub cache_id: String,
@@ -74,6 +78,7 @@ pub struct HashRefEntry {
 /// The by-hash reference file `{ns}/refs/by-hash/{h[0:2]}/{h[2:4]}/{h}.json`
 /// (`Schema__Cache__Hash__Reference`), written with `json.dumps(indent=2)`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HashRef {
     /// The hash.
     pub cache_hash: String,
@@ -87,6 +92,7 @@ pub struct HashRef {
 
 /// The `file_type` object of a `.config` file (`Schema__Memory_FS__File__Type`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FileTypeInfo {
     /// `json` or `binary`.
     pub name: String,
@@ -127,6 +133,7 @@ impl FileTypeInfo {
 /// A content file's `.config` (`Schema__Memory_FS__File__Config`), in the key order of the file
 /// (`json.dumps(indent=4)`). Written once, when absent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FileConfig {
     /// Always `first`.
     pub exists_strategy: String,
@@ -143,6 +150,7 @@ pub struct FileConfig {
 /// [`FileConfig`] in the key order of `GET /{ns}/retrieve/{id}/config`, which re-serialises
 /// the schema (declaration order) rather than echoing the file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FileConfigView {
     /// The file id.
     pub file_id: String,
@@ -171,6 +179,7 @@ impl From<FileConfig> for FileConfigView {
 /// The `data` section of a content file's `.metadata` (`Schema__Cache__Store__Metadata`),
 /// rewritten on every store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StoreMetadata {
     /// The entry's hash.
     pub cache_hash: String,
@@ -197,6 +206,7 @@ pub struct StoreMetadata {
 /// A content file's `.metadata` (`Schema__Memory_FS__File__Metadata`) in the key order of the
 /// file (`json.dumps(indent=4)`). `content__*` and `timestamp` are set when the file is created.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FileMetadata {
     /// `md5(content bytes)` hex, first 10 characters.
     #[serde(rename = "content__hash")]
@@ -218,6 +228,7 @@ pub struct FileMetadata {
 
 /// [`FileMetadata`] in the key order of `GET /{ns}/retrieve/{id}/metadata`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FileMetadataView {
     /// `md5(content bytes)` hex, first 10 characters.
     #[serde(rename = "content__hash")]
@@ -257,6 +268,7 @@ impl From<FileMetadata> for FileMetadataView {
 
 /// Response of every store route (`Schema__Cache__Store__Response`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StoreResponse {
     /// The new entry's id.
     pub cache_id: String,
@@ -272,6 +284,7 @@ pub struct StoreResponse {
 
 /// The flat metadata of a retrieved entry (`Schema__Cache__Metadata`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CacheMetadata {
     /// The id of the entry that last wrote the content's metadata.
     pub cache_id: Value,
@@ -297,6 +310,7 @@ pub struct CacheMetadata {
 
 /// Generic retrieve response for JSON or string data (`Schema__Cache__Retrieve__Success`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RetrieveSuccess {
     /// The value.
     pub data: Value,
@@ -308,6 +322,7 @@ pub struct RetrieveSuccess {
 
 /// Generic retrieve response for binary data (`Schema__Cache__Binary__Reference`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BinaryReference {
     /// `Binary data requires separate endpoint`.
     pub message: String,
@@ -329,6 +344,7 @@ pub struct BinaryReference {
 
 /// `{"data_type":"binary","encoding":"base64","data":…}`: binary data on a `/json` route.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Base64Data {
     /// `binary`.
     pub data_type: String,
@@ -340,6 +356,7 @@ pub struct Base64Data {
 
 /// `GET /{ns}/retrieve/hash/{h}/cache-id`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HashCacheId {
     /// The namespace.
     pub namespace: String,
@@ -351,6 +368,7 @@ pub struct HashCacheId {
 
 /// `GET /{ns}/exists/id/{id}` and `/exists/hash/{h}` (`Schema__Cache__Exists__Response`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExistsResponse {
     /// Whether the reference file exists.
     pub exists: bool,
@@ -364,6 +382,7 @@ pub struct ExistsResponse {
 
 /// Response of the update routes (`Schema__Cache__Update__Response`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateResponse {
     /// The entry updated.
     pub cache_id: String,
@@ -389,6 +408,7 @@ pub struct UpdateResponse {
 
 /// Response of `DELETE /{ns}/delete/{id}` (always HTTP 200).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum DeleteResponse {
     /// `status` is `success`, or `partial` when some file could not be deleted.
@@ -421,6 +441,7 @@ pub enum DeleteResponse {
 
 /// Response of the child-data store routes (`Schema__Cache__Data__Store__Response`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DataStoreResponse {
     /// The parent entry.
     pub cache_id: String,
@@ -444,6 +465,7 @@ pub struct DataStoreResponse {
 
 /// Response of the child-data exists routes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DataExistsResponse {
     /// The parent entry.
     pub cache_id: String,
@@ -461,6 +483,7 @@ pub struct DataExistsResponse {
 
 /// Response of the child-data update routes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DataUpdateResponse {
     /// Always `true`.
     pub success: bool,
@@ -482,6 +505,7 @@ pub struct DataUpdateResponse {
 
 /// One file in a child-data listing (`Schema__Cache__Data__File__Info`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DataFileInfo {
     /// File name without its last extension.
     pub data_file_id: String,
@@ -499,6 +523,7 @@ pub struct DataFileInfo {
 
 /// Response of the child-data list routes (`Schema__Cache__Data__List__Response`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DataListResponse {
     /// The parent entry.
     pub cache_id: String,
@@ -516,6 +541,7 @@ pub struct DataListResponse {
 
 /// Response of the single child-data delete routes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DataDeleteResponse {
     /// `success`.
     pub status: String,
@@ -535,6 +561,7 @@ pub struct DataDeleteResponse {
 
 /// Response of the child-data delete-all routes (HTTP 200 even when nothing was deleted).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DataDeleteAllResponse {
     /// `success`.
     pub status: String,
@@ -559,6 +586,7 @@ pub struct DataDeleteAllResponse {
 
 /// `GET /{ns}/stats`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NamespaceStats {
     /// The namespace.
     pub namespace: String,
@@ -582,6 +610,7 @@ pub struct NamespaceStats {
 
 /// `GET /server/storage/info`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StorageInfo {
     /// `memory`, `local_disk` or `s3`.
     pub storage_mode: String,
@@ -597,6 +626,7 @@ pub struct StorageInfo {
 
 /// `GET /admin/storage/file/exists/{path}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminFileExists {
     /// Whether the file exists.
     pub exists: bool,
@@ -606,6 +636,7 @@ pub struct AdminFileExists {
 
 /// `GET /admin/storage/files/all/{path}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminFilesAll {
     /// Time of the listing, ms since the Unix epoch.
     pub timestamp: i64,
@@ -617,6 +648,7 @@ pub struct AdminFilesAll {
 
 /// `DELETE /admin/storage/file/delete/{path}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminFileDeleted {
     /// The path asked for.
     pub path: String,
@@ -626,6 +658,7 @@ pub struct AdminFileDeleted {
 
 /// `GET /admin/storage/bucket-name`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BucketName {
     /// The S3 bucket, or `NA`.
     #[serde(rename = "bucket-name")]
@@ -634,6 +667,7 @@ pub struct BucketName {
 
 /// `FILE_NOT_FOUND` body of the admin `file/content` and `file/json` routes (indent 4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminFileNotFound {
     /// `FILE_NOT_FOUND`.
     pub error_type: String,
@@ -647,6 +681,7 @@ pub struct AdminFileNotFound {
 
 /// `GET /info/health`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     /// `ok`.
     pub status: String,
@@ -654,6 +689,7 @@ pub struct Health {
 
 /// `GET /info/status` (`Schema__Service__Status`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceStatus {
     /// `mgraph_ai_service_cache`.
     pub name: String,
@@ -667,6 +703,7 @@ pub struct ServiceStatus {
 
 /// `GET /info/server` (`Fast_API__Server_Info`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServerInfo {
     /// Always `null`.
     pub server_id: Option<String>,
@@ -684,6 +721,7 @@ pub struct ServerInfo {
 
 /// One item of a 400 validation envelope `{"detail":[…]}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ValidationIssue {
     /// `value_error`, `enum`, `missing`, `dict_type`, `string_type`, `bytes_type`,
     /// `json_invalid`, `bool_parsing`, `string_unicode`.
@@ -702,6 +740,7 @@ pub struct ValidationIssue {
 
 /// `detail` of a 404 from the generic retrieve routes (`Schema__Cache__Error__Not_Found`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NotFoundDetail {
     /// Always `null`.
     pub resource_id: Option<String>,
@@ -725,6 +764,7 @@ pub struct NotFoundDetail {
 
 /// `detail` of a 400 from the store routes (`Schema__Cache__Error__Invalid_Input`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InvalidInputDetail {
     /// Always `null`.
     pub field_value: Option<String>,

@@ -27,6 +27,21 @@ use crate::metrics::{CONTENT_TYPE, Metrics, RouteGroup};
 pub const PATH: &str = "/metrics";
 
 /// `GET /metrics`: the exposition of this server instance; other methods get the usual 405.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/metrics",
+    tag = super::openapi::EXTENSIONS_TAG,
+    operation_id = "metrics_get",
+    summary = "Metrics",
+    description = "Prometheus metrics of this server instance: requests, latency and body bytes by \
+        route group and status class, storage operations (COMPAT.md D31). Needs the API key when \
+        the server requires one.",
+    responses(
+        super::openapi::Failures,
+        (status = 200, description = "The OpenMetrics text exposition.", body = String,
+            content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    ),
+))]
 pub fn endpoint(state: &AppState, method: &Method) -> Response {
     if method != Method::GET {
         return reply::method_not_allowed("GET");

@@ -56,6 +56,17 @@ pub const AUTH_EXCLUDED_PATHS: [&str; 5] = [
     "/config/status",
 ];
 
+/// The Swagger UI files `/docs` loads: public like `/docs` (COMPAT.md D24).
+#[cfg(feature = "openapi")]
+fn is_public_docs_asset(path: &str) -> bool {
+    super::openapi::is_public_asset(path)
+}
+
+#[cfg(not(feature = "openapi"))]
+fn is_public_docs_asset(_path: &str) -> bool {
+    false
+}
+
 /// 401 texts of `Middleware__Check_API_Key`.
 pub mod auth_messages {
     /// `FAST_API__AUTH__API_KEY__NAME` is not set.
@@ -143,7 +154,7 @@ pub async fn auth(State(state): State<AppState>, request: Request, next: Next) -
         return next.run(request).await;
     }
     let path = decoded_path(request.uri().path());
-    if AUTH_EXCLUDED_PATHS.contains(&path.as_str()) {
+    if AUTH_EXCLUDED_PATHS.contains(&path.as_str()) || is_public_docs_asset(&path) {
         return next.run(request).await;
     }
     if request.method() == Method::OPTIONS {

@@ -8,6 +8,8 @@ pub mod ctx;
 pub mod handlers;
 pub mod metrics;
 pub mod middleware;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod reply;
 pub mod routing;
 
@@ -165,6 +167,17 @@ async fn dispatch(State(state): State<AppState>, request: Request) -> Response {
         response.extensions_mut().insert(RouteGroup::Metrics);
         return response;
     }
+    #[cfg(feature = "openapi")]
+    if let Some(found) = openapi::find(&parts.method, &path) {
+        let mut response = match found {
+            openapi::DocsMatch::Serve(response) => response,
+            openapi::DocsMatch::WrongMethod => reply::method_not_allowed("HEAD, GET"),
+            openapi::DocsMatch::Redirect(target) => redirect(&parts, target.to_owned()),
+        };
+        // Not a route of the table; `Other` keeps docs traffic out of `unmatched`.
+        response.extensions_mut().insert(RouteGroup::Other);
+        return response;
+    }
     let query: Vec<(String, String)> = parts
         .uri
         .query()
@@ -179,27 +192,30 @@ async fn dispatch(State(state): State<AppState>, request: Request) -> Response {
             (route.handler)(ctx).await
         }
         Matched::WrongMethod(allow) => reply::method_not_allowed(&allow),
-        Matched::Redirect(target) => {
-            let host = parts.headers.get(header::HOST).map(|h| {
-                h.as_bytes()
-                    .iter()
-                    .map(|&b| char::from(b))
-                    .collect::<String>()
-            });
-            let mut url = match host {
-                Some(host) => format!("http://{host}{target}"),
-                None => target,
-            };
-            if let Some(q) = parts.uri.query() {
-                url.push('?');
-                url.push_str(q);
-            }
-            reply::redirect(&quote_location(&url))
-        }
+        Matched::Redirect(target) => redirect(&parts, target),
         Matched::NotFound => reply::route_not_found(),
     };
     response.extensions_mut().insert(group);
     response
+}
+
+/// Starlette's slash redirect to `target`: absolute with the request's host, query kept.
+fn redirect(parts: &axum::http::request::Parts, target: String) -> Response {
+    let host = parts.headers.get(header::HOST).map(|h| {
+        h.as_bytes()
+            .iter()
+            .map(|&b| char::from(b))
+            .collect::<String>()
+    });
+    let mut url = match host {
+        Some(host) => format!("http://{host}{target}"),
+        None => target,
+    };
+    if let Some(q) = parts.uri.query() {
+        url.push('?');
+        url.push_str(q);
+    }
+    reply::redirect(&quote_location(&url))
 }
 
 /// The request path as Starlette sees it: percent-decoded as UTF-8 (invalid bytes replaced).

@@ -12,6 +12,8 @@ use serde_json::Value;
 
 use super::{bail, class, namespace, served};
 use crate::http::ctx::{Checks, Ctx};
+#[cfg(feature = "openapi")]
+use crate::http::openapi as api;
 use crate::http::reply;
 use crate::json::dumps_indented_of;
 use crate::service::{now_ms, parse_stored_json};
@@ -61,6 +63,17 @@ fn file_not_found(path: &str) -> Response {
 }
 
 /// `GET /admin/storage/bucket-name`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/admin/storage/bucket-name",
+    tag = "admin/storage",
+    operation_id = "bucket_name_admin_storage_bucket_name_get",
+    summary = "Bucket Name",
+    responses(
+        api::Failures,
+        (status = 200, description = "The S3 bucket, or `NA`.", body = api::BucketName),
+    ),
+))]
 pub async fn bucket_name(ctx: Ctx) -> Response {
     let bucket = match ctx.state.service.store().kind() {
         StoreKind::S3 { bucket } => bucket.clone(),
@@ -72,6 +85,18 @@ pub async fn bucket_name(ctx: Ctx) -> Response {
 }
 
 /// `GET /admin/storage/file/exists/{path:path}`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/admin/storage/file/exists/{path}",
+    tag = "admin/storage",
+    operation_id = "file__exists_admin_storage_file_exists__path__get",
+    summary = "File  Exists",
+    params(api::StoragePath),
+    responses(
+        api::Failures,
+        (status = 200, description = "Whether the storage file exists.", body = api::AdminFileExists),
+    ),
+))]
 pub async fn file_exists(ctx: Ctx) -> Response {
     let raw = ctx.param("path").to_owned();
     let path = bail!(storage_path(&raw));
@@ -87,12 +112,37 @@ pub async fn file_exists(ctx: Ctx) -> Response {
 }
 
 /// `GET /admin/storage/file/bytes/{path:path}`: a missing file gives 200 and no bytes.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/admin/storage/file/bytes/{path}",
+    tag = "admin/storage",
+    operation_id = "file__bytes_admin_storage_file_bytes__path__get",
+    summary = "File  Bytes",
+    params(api::StoragePath),
+    responses(
+        api::Failures,
+        (status = 200, description = "The file's bytes (empty when missing, COMPAT.md D13).", body = inline(api::RawBytes), content_type = "application/octet-stream"),
+    ),
+))]
 pub async fn file_bytes(ctx: Ctx) -> Response {
     let bytes = bail!(read(&ctx, ctx.param("path")).await).unwrap_or_default();
     reply::octets(StatusCode::OK, bytes)
 }
 
 /// `GET /admin/storage/file/content/{path:path}` with a content type from the extension.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/admin/storage/file/content/{path}",
+    tag = "admin/storage",
+    operation_id = "file__content_admin_storage_file_content__path__get",
+    summary = "File  Content",
+    params(api::StoragePath),
+    responses(
+        api::Failures,
+        (status = 200, description = "The file, with a content type from its extension.", content(("application/json"), ("text/plain"), ("text/html"), ("application/octet-stream"))),
+        (status = 404, description = "No such file (`FILE_NOT_FOUND`).", body = api::AdminFileNotFound),
+    ),
+))]
 pub async fn file_content(ctx: Ctx) -> Response {
     let path = bail!(typed_path(&ctx));
     match bail!(read(&ctx, &path).await) {
@@ -111,6 +161,19 @@ pub async fn file_content(ctx: Ctx) -> Response {
 }
 
 /// `GET /admin/storage/file/json/{path:path}`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/admin/storage/file/json/{path}",
+    tag = "admin/storage",
+    operation_id = "file__json_admin_storage_file_json__path__get",
+    summary = "File  Json",
+    params(api::StoragePath),
+    responses(
+        api::Failures,
+        (status = 200, description = "The file parsed as JSON.", body = Value),
+        (status = 404, description = "No such file (`FILE_NOT_FOUND`).", body = api::AdminFileNotFound),
+    ),
+))]
 pub async fn file_json(ctx: Ctx) -> Response {
     let raw = ctx.param("path").to_owned();
     match bail!(read(&ctx, &raw).await) {
@@ -123,6 +186,19 @@ pub async fn file_json(ctx: Ctx) -> Response {
 }
 
 /// `GET /admin/storage/file/html/{path:path}`: the `html` field of a JSON file.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/admin/storage/file/html/{path}",
+    tag = "admin/storage",
+    operation_id = "file__html_admin_storage_file_html__path__get",
+    summary = "File  Html",
+    params(api::StoragePath),
+    responses(
+        api::Failures,
+        (status = 200, description = "The `html` field of the JSON file.", body = String, content_type = "text/html; charset=utf-8"),
+        (status = 404, description = "No such file (`File not found.`).", body = String, content_type = "text/html; charset=utf-8"),
+    ),
+))]
 pub async fn file_html(ctx: Ctx) -> Response {
     let raw = ctx.param("path").to_owned();
     let bytes = bail!(read(&ctx, &raw).await);
@@ -155,6 +231,19 @@ pub async fn file_html(ctx: Ctx) -> Response {
 }
 
 /// `GET /admin/storage/files/in/{path:path}?return_full_path&recursive`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/admin/storage/files/in/{path}",
+    tag = "admin/storage",
+    operation_id = "files__in_admin_storage_files_in__path__get",
+    summary = "Files  In",
+    params(api::StoragePath, api::ListingQuery),
+    responses(
+        api::Failures,
+        (status = 200, description = "Files in the folder (names, or full paths).", body = Vec<String>),
+        (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+    ),
+))]
 pub async fn files_in(ctx: Ctx) -> Response {
     let mut fastapi = Checks::default();
     let full = fastapi.query_bool("return_full_path", ctx.query("return_full_path"), false);
@@ -170,6 +259,18 @@ pub async fn files_in(ctx: Ctx) -> Response {
 }
 
 /// `GET /admin/storage/files/all/{path:path}`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/admin/storage/files/all/{path}",
+    tag = "admin/storage",
+    operation_id = "files__all_admin_storage_files_all__path__get",
+    summary = "Files  All",
+    params(api::StoragePath),
+    responses(
+        api::Failures,
+        (status = 200, description = "Every file under the path.", body = api::AdminFilesAll),
+    ),
+))]
 pub async fn files_all(ctx: Ctx) -> Response {
     let path = bail!(typed_path(&ctx));
     let files = bail!(served(ctx.state.service.files_all(&path).await));
@@ -181,6 +282,19 @@ pub async fn files_all(ctx: Ctx) -> Response {
 }
 
 /// `GET /admin/storage/folders/{path:path}?return_full_path&recursive`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/admin/storage/folders/{path}",
+    tag = "admin/storage",
+    operation_id = "folders_admin_storage_folders__path__get",
+    summary = "Folders",
+    params(api::StoragePath, api::ListingQuery),
+    responses(
+        api::Failures,
+        (status = 200, description = "Folders in the folder (names, or full paths).", body = Vec<String>),
+        (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+    ),
+))]
 pub async fn folders(ctx: Ctx) -> Response {
     let mut fastapi = Checks::default();
     let full = fastapi.query_bool("return_full_path", ctx.query("return_full_path"), false);
@@ -194,6 +308,18 @@ pub async fn folders(ctx: Ctx) -> Response {
 }
 
 /// `DELETE /admin/storage/file/delete/{path:path}`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    delete,
+    path = "/admin/storage/file/delete/{path}",
+    tag = "admin/storage",
+    operation_id = "file__delete_admin_storage_file_delete__path__delete",
+    summary = "File  Delete",
+    params(api::StoragePath),
+    responses(
+        api::Failures,
+        (status = 200, description = "Whether a file was deleted.", body = api::AdminFileDeleted),
+    ),
+))]
 pub async fn file_delete(ctx: Ctx) -> Response {
     let path = bail!(typed_path(&ctx));
     let deleted = if path.is_empty() {
@@ -212,6 +338,17 @@ pub async fn file_delete(ctx: Ctx) -> Response {
 }
 
 /// `GET /namespaces/list`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/namespaces/list",
+    tag = "namespaces",
+    operation_id = "list_namespaces_list_get",
+    summary = "List",
+    responses(
+        api::Failures,
+        (status = 200, description = "Every namespace with stored files.", body = Vec<String>),
+    ),
+))]
 pub async fn namespaces(ctx: Ctx) -> Response {
     let list = bail!(served(ctx.state.service.namespaces().await));
     reply::ok(&list)
@@ -225,6 +362,19 @@ fn ns_param(ctx: &Ctx) -> Result<String, Response> {
 }
 
 /// `GET /{ns}/file-hashes`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/{namespace}/file-hashes",
+    tag = "namespace",
+    operation_id = "file_hashes__namespace__file_hashes_get",
+    summary = "File Hashes",
+    params(api::NamespacePath),
+    responses(
+        api::Failures,
+        (status = 200, description = "Every hash with a by-hash reference in the namespace.", body = Vec<String>),
+        (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+    ),
+))]
 pub async fn file_hashes(ctx: Ctx) -> Response {
     let ns = bail!(ns_param(&ctx));
     reply::ok(&bail!(served(
@@ -233,12 +383,38 @@ pub async fn file_hashes(ctx: Ctx) -> Response {
 }
 
 /// `GET /{ns}/file-ids`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/{namespace}/file-ids",
+    tag = "namespace",
+    operation_id = "file_ids__namespace__file_ids_get",
+    summary = "File Ids",
+    params(api::NamespacePath),
+    responses(
+        api::Failures,
+        (status = 200, description = "Every id with a by-id reference in the namespace.", body = Vec<String>),
+        (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+    ),
+))]
 pub async fn file_ids(ctx: Ctx) -> Response {
     let ns = bail!(ns_param(&ctx));
     reply::ok(&bail!(served(ctx.state.service.namespace_ids(&ns).await)))
 }
 
 /// `GET /{ns}/stats`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/{namespace}/stats",
+    tag = "namespace",
+    operation_id = "stats__namespace__stats_get",
+    summary = "Stats",
+    params(api::NamespacePath),
+    responses(
+        api::Failures,
+        (status = 200, description = "File counts (of the whole backend, COMPAT.md D01).", body = api::NamespaceStats),
+        (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+    ),
+))]
 pub async fn stats(ctx: Ctx) -> Response {
     let mut ns = bail!(ns_param(&ctx));
     if ns.is_empty() {
@@ -248,6 +424,17 @@ pub async fn stats(ctx: Ctx) -> Response {
 }
 
 /// `GET /server/storage/info`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/server/storage/info",
+    tag = "server",
+    operation_id = "storage__info_server_storage_info_get",
+    summary = "Storage  Info",
+    responses(
+        api::Failures,
+        (status = 200, description = "The storage backend.", body = api::StorageInfo),
+    ),
+))]
 pub async fn storage_info(ctx: Ctx) -> Response {
     let service = &ctx.state.service;
     let mut info = StorageInfo {

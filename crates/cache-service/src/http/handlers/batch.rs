@@ -15,6 +15,8 @@ use serde_json::{Value, json};
 use super::data::unknown_entry;
 use super::{bail, class, entry_params, served};
 use crate::http::ctx::{Checks, Ctx};
+#[cfg(feature = "openapi")]
+use crate::http::openapi as api;
 use crate::http::reply;
 use crate::json::dumps_indented;
 use crate::json::loads::loads_str;
@@ -26,6 +28,22 @@ pub const BATCH_INLINE_FILE_BYTES: u64 = 4 << 20;
 pub const BATCH_RESPONSE_BYTES: u64 = 32 << 20;
 
 /// `POST P/store`: writes every file, each as the single store route of its type would.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/{namespace}/cache/{cache_id}/data/batch/store",
+    tag = api::EXTENSIONS_TAG,
+    operation_id = "data__batch_store__namespace__cache__cache_id__data_batch_store_post",
+    summary = "Batch Store",
+    params(api::NamespacePath, api::CacheIdPath),
+    request_body(content = api::BatchStoreRequest, content_type = "application/json", description = "At most 1000 files; each is validated before any is written."),
+    responses(
+        api::Failures,
+        (status = 200, description = "Every file written, each as its single store route answers.", body = api::BatchStoreResponse),
+        (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+        (status = 404, description = "The entry (or data file) does not exist (`NOT_FOUND`).", body = api::ErrorDetail),
+        (status = 413, description = "The body is over the size limit (COMPAT.md D18, D32).", body = api::ErrorMessage),
+    ),
+))]
 pub async fn store(mut ctx: Ctx) -> Response {
     let request: BatchStoreRequest = bail!(json_body(&mut ctx).await);
     let (id, ns) = bail!(entry_params(&ctx));
@@ -77,6 +95,22 @@ pub async fn store(mut ctx: Ctx) -> Response {
 
 /// `POST P/retrieve`: reads every file, each as the single retrieve route of its type would;
 /// large files and those past the response budget come back `deferred`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/{namespace}/cache/{cache_id}/data/batch/retrieve",
+    tag = api::EXTENSIONS_TAG,
+    operation_id = "data__batch_retrieve__namespace__cache__cache_id__data_batch_retrieve_post",
+    summary = "Batch Retrieve",
+    params(api::NamespacePath, api::CacheIdPath),
+    request_body(content = api::BatchRetrieveRequest, content_type = "application/json", description = "At most 1000 files."),
+    responses(
+        api::Failures,
+        (status = 200, description = "Every file found, missing or deferred, in request order.", body = api::BatchRetrieveResponse),
+        (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+        (status = 404, description = "The entry (or data file) does not exist (`NOT_FOUND`).", body = api::ErrorDetail),
+        (status = 413, description = "The body is over the size limit (COMPAT.md D18, D32).", body = api::ErrorMessage),
+    ),
+))]
 pub async fn retrieve(mut ctx: Ctx) -> Response {
     let request: BatchRetrieveRequest = bail!(json_body(&mut ctx).await);
     let (id, ns) = bail!(entry_params(&ctx));

@@ -10,6 +10,8 @@ use serde_json::{Value, json};
 
 use super::{bail, cache_id, class, error_detail, namespace, served};
 use crate::http::ctx::{Checks, Ctx};
+#[cfg(feature = "openapi")]
+use crate::http::openapi as api;
 use crate::http::reply;
 use crate::json::dumps_indented;
 use crate::service::ServiceError;
@@ -438,61 +440,493 @@ macro_rules! handlers {
 
 handlers! {
     /// `POST P/data/store/binary`.
+    #[cfg_attr(feature = "openapi", utoipa::path(
+        post,
+        path = "/{namespace}/cache/{cache_id}/data/store/binary",
+        tag = "data/store",
+        operation_id = "data__store_binary__namespace__cache__cache_id__data_store_binary_post",
+        summary = "Data  Store Binary",
+        params(api::NamespacePath, api::CacheIdPath),
+        request_body(content((inline(api::RawBytes) = "application/octet-stream"), (String = "application/json")), description = "The bytes: raw (any non-JSON content type), or a JSON string whose UTF-8 is stored."),
+        responses(
+            api::Failures,
+            (status = 200, description = "The data file written (one per content copy).", body = api::DataStoreResponse),
+            (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+            (status = 404, description = "The entry (or data file) does not exist (`NOT_FOUND`).", body = api::ErrorDetail),
+            (status = 413, description = "The body is over the size limit (COMPAT.md D18, D32).", body = api::ErrorMessage),
+        ),
+    ))]
     store_binary => |c| store(c, DataType::Binary, shape(false, false));
     /// `POST P/data/store/binary/{data_file_id}`.
+    #[cfg_attr(feature = "openapi", utoipa::path(
+        post,
+        path = "/{namespace}/cache/{cache_id}/data/store/binary/{data_file_id}",
+        tag = "data/store",
+        operation_id = "data__store_binary__with__id__namespace__cache__cache_id__data_store_binary__data_file_id__post",
+        summary = "Data  Store Binary  With  Id",
+        params(api::NamespacePath, api::CacheIdPath, api::DataFileIdPath),
+        request_body(content((inline(api::RawBytes) = "application/octet-stream"), (String = "application/json")), description = "The bytes: raw (any non-JSON content type), or a JSON string whose UTF-8 is stored."),
+        responses(
+            api::Failures,
+            (status = 200, description = "The data file written (one per content copy).", body = api::DataStoreResponse),
+            (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+            (status = 404, description = "The entry (or data file) does not exist (`NOT_FOUND`).", body = api::ErrorDetail),
+            (status = 413, description = "The body is over the size limit (COMPAT.md D18, D32).", body = api::ErrorMessage),
+        ),
+    ))]
     store_binary_id => |c| store(c, DataType::Binary, shape(false, true));
     /// `POST P/data/store/binary/{data_key:path}/{data_file_id}`.
+    #[cfg_attr(feature = "openapi", utoipa::path(
+        post,
+        path = "/{namespace}/cache/{cache_id}/data/store/binary/{data_key}/{data_file_id}",
+        tag = "data/store",
+        operation_id = "data__store_binary__with__id_and_key__namespace__cache__cache_id__data_store_binary__data_key___data_file_id__post",
+        summary = "Data  Store Binary  With  Id And Key",
+        params(api::NamespacePath, api::CacheIdPath, api::DataKeyPath, api::DataFileIdPath),
+        request_body(content((inline(api::RawBytes) = "application/octet-stream"), (String = "application/json")), description = "The bytes: raw (any non-JSON content type), or a JSON string whose UTF-8 is stored."),
+        responses(
+            api::Failures,
+            (status = 200, description = "The data file written (one per content copy).", body = api::DataStoreResponse),
+            (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+            (status = 404, description = "The entry (or data file) does not exist (`NOT_FOUND`).", body = api::ErrorDetail),
+            (status = 413, description = "The body is over the size limit (COMPAT.md D18, D32).", body = api::ErrorMessage),
+        ),
+    ))]
     store_binary_key => |c| store(c, DataType::Binary, shape(true, true));
     /// `POST P/data/store/json`.
+    #[cfg_attr(feature = "openapi", utoipa::path(
+        post,
+        path = "/{namespace}/cache/{cache_id}/data/store/json",
+        tag = "data/store",
+        operation_id = "data__store_json__namespace__cache__cache_id__data_store_json_post",
+        summary = "Data  Store Json",
+        params(api::NamespacePath, api::CacheIdPath),
+        request_body(content = Object, content_type = "application/json", description = "A JSON object."),
+        responses(
+            api::Failures,
+            (status = 200, description = "The data file written (one per content copy).", body = api::DataStoreResponse),
+            (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+            (status = 404, description = "The entry (or data file) does not exist (`NOT_FOUND`).", body = api::ErrorDetail),
+            (status = 413, description = "The body is over the size limit (COMPAT.md D18, D32).", body = api::ErrorMessage),
+        ),
+    ))]
     store_json => |c| store(c, DataType::Json, shape(false, false));
     /// `POST P/data/store/json/{data_file_id}`.
+    #[cfg_attr(feature = "openapi", utoipa::path(
+        post,
+        path = "/{namespace}/cache/{cache_id}/data/store/json/{data_file_id}",
+        tag = "data/store",
+        operation_id = "data__store_json__with__id__namespace__cache__cache_id__data_store_json__data_file_id__post",
+        summary = "Data  Store Json  With  Id",
+        params(api::NamespacePath, api::CacheIdPath, api::DataFileIdPath),
+        request_body(content = Object, content_type = "application/json", description = "A JSON object."),
+        responses(
+            api::Failures,
+            (status = 200, description = "The data file written (one per content copy).", body = api::DataStoreResponse),
+            (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+            (status = 404, description = "The entry (or data file) does not exist (`NOT_FOUND`).", body = api::ErrorDetail),
+            (status = 413, description = "The body is over the size limit (COMPAT.md D18, D32).", body = api::ErrorMessage),
+        ),
+    ))]
     store_json_id => |c| store(c, DataType::Json, shape(false, true));
     /// `POST P/data/store/json/{data_key:path}/{data_file_id}`.
+    #[cfg_attr(feature = "openapi", utoipa::path(
+        post,
+        path = "/{namespace}/cache/{cache_id}/data/store/json/{data_key}/{data_file_id}",
+        tag = "data/store",
+        operation_id = "data__store_json__with__id_and_key__namespace__cache__cache_id__data_store_json__data_key___data_file_id__post",
+        summary = "Data  Store Json  With  Id And Key",
+        params(api::NamespacePath, api::CacheIdPath, api::DataKeyPath, api::DataFileIdPath),
+        request_body(content = Object, content_type = "application/json", description = "A JSON object."),
+        responses(
+            api::Failures,
+            (status = 200, description = "The data file written (one per content copy).", body = api::DataStoreResponse),
+            (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+            (status = 404, description = "The entry (or data file) does not exist (`NOT_FOUND`).", body = api::ErrorDetail),
+            (status = 413, description = "The body is over the size limit (COMPAT.md D18, D32).", body = api::ErrorMessage),
+        ),
+    ))]
     store_json_key => |c| store(c, DataType::Json, shape(true, true));
     /// `POST P/data/store/string`.
+    #[cfg_attr(feature = "openapi", utoipa::path(
+        post,
+        path = "/{namespace}/cache/{cache_id}/data/store/string",
+        tag = "data/store",
+        operation_id = "data__store_string__namespace__cache__cache_id__data_store_string_post",
+        summary = "Data  Store String",
+        params(api::NamespacePath, api::CacheIdPath),
+        request_body(content((String = "text/plain"), (String = "application/json")), description = "The text: raw UTF-8, or a JSON string with `Content-Type: application/json`."),
+        responses(
+            api::Failures,
+            (status = 200, description = "The data file written (one per content copy).", body = api::DataStoreResponse),
+            (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+            (status = 404, description = "The entry (or data file) does not exist (`NOT_FOUND`).", body = api::ErrorDetail),
+            (status = 413, description = "The body is over the size limit (COMPAT.md D18, D32).", body = api::ErrorMessage),
+        ),
+    ))]
     store_string => |c| store(c, DataType::String, shape(false, false));
     /// `POST P/data/store/string/{data_file_id}`.
+    #[cfg_attr(feature = "openapi", utoipa::path(
+        post,
+        path = "/{namespace}/cache/{cache_id}/data/store/string/{data_file_id}",
+        tag = "data/store",
+        operation_id = "data__store_string__with__id__namespace__cache__cache_id__data_store_string__data_file_id__post",
+        summary = "Data  Store String  With  Id",
+        params(api::NamespacePath, api::CacheIdPath, api::DataFileIdPath),
+        request_body(content((String = "text/plain"), (String = "application/json")), description = "The text: raw UTF-8, or a JSON string with `Content-Type: application/json`."),
+        responses(
+            api::Failures,
+            (status = 200, description = "The data file written (one per content copy).", body = api::DataStoreResponse),
+            (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+            (status = 404, description = "The entry (or data file) does not exist (`NOT_FOUND`).", body = api::ErrorDetail),
+            (status = 413, description = "The body is over the size limit (COMPAT.md D18, D32).", body = api::ErrorMessage),
+        ),
+    ))]
     store_string_id => |c| store(c, DataType::String, shape(false, true));
     /// `POST P/data/store/string/{data_key:path}/{data_file_id}`.
+    #[cfg_attr(feature = "openapi", utoipa::path(
+        post,
+        path = "/{namespace}/cache/{cache_id}/data/store/string/{data_key}/{data_file_id}",
+        tag = "data/store",
+        operation_id = "data__store_string__with__id_and_key__namespace__cache__cache_id__data_store_string__data_key___data_file_id__post",
+        summary = "Data  Store String  With  Id And Key",
+        params(api::NamespacePath, api::CacheIdPath, api::DataKeyPath, api::DataFileIdPath),
+        request_body(content((String = "text/plain"), (String = "application/json")), description = "The text: raw UTF-8, or a JSON string with `Content-Type: application/json`."),
+        responses(
+            api::Failures,
+            (status = 200, description = "The data file written (one per content copy).", body = api::DataStoreResponse),
+            (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+            (status = 404, description = "The entry (or data file) does not exist (`NOT_FOUND`).", body = api::ErrorDetail),
+            (status = 413, description = "The body is over the size limit (COMPAT.md D18, D32).", body = api::ErrorMessage),
+        ),
+    ))]
     store_string_key => |c| store(c, DataType::String, shape(true, true));
     /// `GET P/data/json/{data_file_id}`.
+    #[cfg_attr(feature = "openapi", utoipa::path(
+        get,
+        path = "/{namespace}/cache/{cache_id}/data/json/{data_file_id}",
+        tag = "data",
+        operation_id = "data__json__with__id__namespace__cache__cache_id__data_json__data_file_id__get",
+        summary = "Data  Json  With  Id",
+        params(api::NamespacePath, api::CacheIdPath, api::DataFileIdPath),
+        responses(
+            api::Failures,
+            (status = 200, description = "The stored JSON value.", body = Value),
+            (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+            (status = 404, description = "The entry (or data file) does not exist (`NOT_FOUND`).", body = api::ErrorDetail),
+        ),
+    ))]
     get_json => |c| retrieve(c, DataType::Json, false);
     /// `GET P/data/json/{data_key:path}/{data_file_id}`.
+    #[cfg_attr(feature = "openapi", utoipa::path(
+        get,
+        path = "/{namespace}/cache/{cache_id}/data/json/{data_key}/{data_file_id}",
+        tag = "data",
+        operation_id = "data__json__with__id_and_key__namespace__cache__cache_id__data_json__data_key___data_file_id__get",
+        summary = "Data  Json  With  Id And Key",
+        params(api::NamespacePath, api::CacheIdPath, api::DataKeyPath, api::DataFileIdPath),
+        responses(
+            api::Failures,
+            (status = 200, description = "The stored JSON value.", body = Value),
+            (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+            (status = 404, description = "The entry (or data file) does not exist (`NOT_FOUND`).", body = api::ErrorDetail),
+        ),
+    ))]
     get_json_key => |c| retrieve(c, DataType::Json, true);
     /// `GET P/data/string/{data_file_id}`.
+    #[cfg_attr(feature = "openapi", utoipa::path(
+        get,
+        path = "/{namespace}/cache/{cache_id}/data/string/{data_file_id}",
+        tag = "data",
+        operation_id = "data__string__with__id__namespace__cache__cache_id__data_string__data_file_id__get",
+        summary = "Data  String  With  Id",
+        params(api::NamespacePath, api::CacheIdPath, api::DataFileIdPath),
+        responses(
+            api::Failures,
+            (status = 200, description = "The stored text.", body = String, content_type = "text/plain; charset=utf-8"),
+            (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+            (status = 404, description = "No such data file (empty body)."),
+        ),
+    ))]
     get_string => |c| retrieve(c, DataType::String, false);
     /// `GET P/data/string/{data_key:path}/{data_file_id}`.
+    #[cfg_attr(feature = "openapi", utoipa::path(
+        get,
+        path = "/{namespace}/cache/{cache_id}/data/string/{data_key}/{data_file_id}",
+        tag = "data",
+        operation_id = "data__string__with__id_and_key__namespace__cache__cache_id__data_string__data_key___data_file_id__get",
+        summary = "Data  String  With  Id And Key",
+        params(api::NamespacePath, api::CacheIdPath, api::DataKeyPath, api::DataFileIdPath),
+        responses(
+            api::Failures,
+            (status = 200, description = "The stored text.", body = String, content_type = "text/plain; charset=utf-8"),
+            (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+            (status = 404, description = "No such data file (empty body)."),
+        ),
+    ))]
     get_string_key => |c| retrieve(c, DataType::String, true);
     /// `GET P/data/binary/{data_file_id}`.
+    #[cfg_attr(feature = "openapi", utoipa::path(
+        get,
+        path = "/{namespace}/cache/{cache_id}/data/binary/{data_file_id}",
+        tag = "data",
+        operation_id = "data__binary__with__id__namespace__cache__cache_id__data_binary__data_file_id__get",
+        summary = "Data  Binary  With  Id",
+        params(api::NamespacePath, api::CacheIdPath, api::DataFileIdPath),
+        responses(
+            api::Failures,
+            (status = 200, description = "The stored bytes (streamed).", body = inline(api::RawBytes), content_type = "application/octet-stream"),
+            (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+            (status = 404, description = "No such data file (empty body)."),
+        ),
+    ))]
     get_binary => |c| retrieve(c, DataType::Binary, false);
     /// `GET P/data/binary/{data_key:path}/{data_file_id}`.
+    #[cfg_attr(feature = "openapi", utoipa::path(
+        get,
+        path = "/{namespace}/cache/{cache_id}/data/binary/{data_key}/{data_file_id}",
+        tag = "data",
+        operation_id = "data__binary__with__id_and_key__namespace__cache__cache_id__data_binary__data_key___data_file_id__get",
+        summary = "Data  Binary  With  Id And Key",
+        params(api::NamespacePath, api::CacheIdPath, api::DataKeyPath, api::DataFileIdPath),
+        responses(
+            api::Failures,
+            (status = 200, description = "The stored bytes (streamed).", body = inline(api::RawBytes), content_type = "application/octet-stream"),
+            (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+            (status = 404, description = "No such data file (empty body)."),
+        ),
+    ))]
     get_binary_key => |c| retrieve(c, DataType::Binary, true);
     /// `POST P/data/update/string/{data_file_id}`.
+    #[cfg_attr(feature = "openapi", utoipa::path(
+        post,
+        path = "/{namespace}/cache/{cache_id}/data/update/string/{data_file_id}",
+        tag = "data/update",
+        operation_id = "data__update_string__with__id__namespace__cache__cache_id__data_update_string__data_file_id__post",
+        summary = "Data  Update String  With  Id",
+        params(api::NamespacePath, api::CacheIdPath, api::DataFileIdPath),
+        request_body(content((String = "text/plain"), (String = "application/json")), description = "The text: raw UTF-8, or a JSON string with `Content-Type: application/json`."),
+        responses(
+            api::Failures,
+            (status = 200, description = "The data file was overwritten.", body = api::DataUpdateResponse),
+            (status = 400, description = "A parameter or the body is invalid, or the content is empty (`INVALID_INPUT`).", body = api::BadRequest),
+            (status = 404, description = "The entry (or data file) does not exist (`NOT_FOUND`).", body = api::ErrorDetail),
+            (status = 413, description = "The body is over the size limit (COMPAT.md D18, D32).", body = api::ErrorMessage),
+        ),
+    ))]
     update_string => |c| update(c, DataType::String, false);
     /// `POST P/data/update/string/{data_key:path}/{data_file_id}`.
+    #[cfg_attr(feature = "openapi", utoipa::path(
+        post,
+        path = "/{namespace}/cache/{cache_id}/data/update/string/{data_key}/{data_file_id}",
+        tag = "data/update",
+        operation_id = "data__update_string__with__id_and_key__namespace__cache__cache_id__data_update_string__data_key___data_file_id__post",
+        summary = "Data  Update String  With  Id And Key",
+        params(api::NamespacePath, api::CacheIdPath, api::DataKeyPath, api::DataFileIdPath),
+        request_body(content((String = "text/plain"), (String = "application/json")), description = "The text: raw UTF-8, or a JSON string with `Content-Type: application/json`."),
+        responses(
+            api::Failures,
+            (status = 200, description = "The data file was overwritten.", body = api::DataUpdateResponse),
+            (status = 400, description = "A parameter or the body is invalid, or the content is empty (`INVALID_INPUT`).", body = api::BadRequest),
+            (status = 404, description = "The entry (or data file) does not exist (`NOT_FOUND`).", body = api::ErrorDetail),
+            (status = 413, description = "The body is over the size limit (COMPAT.md D18, D32).", body = api::ErrorMessage),
+        ),
+    ))]
     update_string_key => |c| update(c, DataType::String, true);
     /// `POST P/data/update/json/{data_file_id}`.
+    #[cfg_attr(feature = "openapi", utoipa::path(
+        post,
+        path = "/{namespace}/cache/{cache_id}/data/update/json/{data_file_id}",
+        tag = "data/update",
+        operation_id = "data__update_json__with__id__namespace__cache__cache_id__data_update_json__data_file_id__post",
+        summary = "Data  Update Json  With  Id",
+        params(api::NamespacePath, api::CacheIdPath, api::DataFileIdPath),
+        request_body(content = Object, content_type = "application/json", description = "A JSON object."),
+        responses(
+            api::Failures,
+            (status = 200, description = "The data file was overwritten.", body = api::DataUpdateResponse),
+            (status = 400, description = "A parameter or the body is invalid, or the content is empty (`INVALID_INPUT`).", body = api::BadRequest),
+            (status = 404, description = "The entry (or data file) does not exist (`NOT_FOUND`).", body = api::ErrorDetail),
+            (status = 413, description = "The body is over the size limit (COMPAT.md D18, D32).", body = api::ErrorMessage),
+        ),
+    ))]
     update_json => |c| update(c, DataType::Json, false);
     /// `POST P/data/update/json/{data_key:path}/{data_file_id}`.
+    #[cfg_attr(feature = "openapi", utoipa::path(
+        post,
+        path = "/{namespace}/cache/{cache_id}/data/update/json/{data_key}/{data_file_id}",
+        tag = "data/update",
+        operation_id = "data__update_json__with__id_and_key__namespace__cache__cache_id__data_update_json__data_key___data_file_id__post",
+        summary = "Data  Update Json  With  Id And Key",
+        params(api::NamespacePath, api::CacheIdPath, api::DataKeyPath, api::DataFileIdPath),
+        request_body(content = Object, content_type = "application/json", description = "A JSON object."),
+        responses(
+            api::Failures,
+            (status = 200, description = "The data file was overwritten.", body = api::DataUpdateResponse),
+            (status = 400, description = "A parameter or the body is invalid, or the content is empty (`INVALID_INPUT`).", body = api::BadRequest),
+            (status = 404, description = "The entry (or data file) does not exist (`NOT_FOUND`).", body = api::ErrorDetail),
+            (status = 413, description = "The body is over the size limit (COMPAT.md D18, D32).", body = api::ErrorMessage),
+        ),
+    ))]
     update_json_key => |c| update(c, DataType::Json, true);
     /// `POST P/data/update/binary/{data_file_id}`.
+    #[cfg_attr(feature = "openapi", utoipa::path(
+        post,
+        path = "/{namespace}/cache/{cache_id}/data/update/binary/{data_file_id}",
+        tag = "data/update",
+        operation_id = "data__update_binary__with__id__namespace__cache__cache_id__data_update_binary__data_file_id__post",
+        summary = "Data  Update Binary  With  Id",
+        params(api::NamespacePath, api::CacheIdPath, api::DataFileIdPath),
+        request_body(content((inline(api::RawBytes) = "application/octet-stream"), (String = "application/json")), description = "The bytes: raw (any non-JSON content type), or a JSON string whose UTF-8 is stored."),
+        responses(
+            api::Failures,
+            (status = 200, description = "The data file was overwritten.", body = api::DataUpdateResponse),
+            (status = 400, description = "A parameter or the body is invalid, or the content is empty (`INVALID_INPUT`).", body = api::BadRequest),
+            (status = 404, description = "The entry (or data file) does not exist (`NOT_FOUND`).", body = api::ErrorDetail),
+            (status = 413, description = "The body is over the size limit (COMPAT.md D18, D32).", body = api::ErrorMessage),
+        ),
+    ))]
     update_binary => |c| update(c, DataType::Binary, false);
     /// `POST P/data/update/binary/{data_key:path}/{data_file_id}`.
+    #[cfg_attr(feature = "openapi", utoipa::path(
+        post,
+        path = "/{namespace}/cache/{cache_id}/data/update/binary/{data_key}/{data_file_id}",
+        tag = "data/update",
+        operation_id = "data__update_binary__with__id_and_key__namespace__cache__cache_id__data_update_binary__data_key___data_file_id__post",
+        summary = "Data  Update Binary  With  Id And Key",
+        params(api::NamespacePath, api::CacheIdPath, api::DataKeyPath, api::DataFileIdPath),
+        request_body(content((inline(api::RawBytes) = "application/octet-stream"), (String = "application/json")), description = "The bytes: raw (any non-JSON content type), or a JSON string whose UTF-8 is stored."),
+        responses(
+            api::Failures,
+            (status = 200, description = "The data file was overwritten.", body = api::DataUpdateResponse),
+            (status = 400, description = "A parameter or the body is invalid, or the content is empty (`INVALID_INPUT`).", body = api::BadRequest),
+            (status = 404, description = "The entry (or data file) does not exist (`NOT_FOUND`).", body = api::ErrorDetail),
+            (status = 413, description = "The body is over the size limit (COMPAT.md D18, D32).", body = api::ErrorMessage),
+        ),
+    ))]
     update_binary_key => |c| update(c, DataType::Binary, true);
     /// `GET P/data/exists/{data_type}/{data_file_id}`.
+    #[cfg_attr(feature = "openapi", utoipa::path(
+        get,
+        path = "/{namespace}/cache/{cache_id}/data/exists/{data_type}/{data_file_id}",
+        tag = "data",
+        operation_id = "data__exists__with__id__namespace__cache__cache_id__data_exists__data_type___data_file_id__get",
+        summary = "Data  Exists  With  Id",
+        params(api::NamespacePath, api::CacheIdPath, api::DataTypePath, api::DataFileIdPath),
+        responses(
+            api::Failures,
+            (status = 200, description = "Whether the data file exists.", body = api::DataExistsResponse),
+            (status = 400, description = "A parameter or the body is invalid, or the content is empty (`INVALID_INPUT`).", body = api::BadRequest),
+        ),
+    ))]
     exists_id => |c| exists(c, false);
     /// `GET P/data/exists/{data_type}/{data_key:path}/{data_file_id}`.
+    #[cfg_attr(feature = "openapi", utoipa::path(
+        get,
+        path = "/{namespace}/cache/{cache_id}/data/exists/{data_type}/{data_key}/{data_file_id}",
+        tag = "data",
+        operation_id = "data__exists__with__id_and_key__namespace__cache__cache_id__data_exists__data_type___data_key___data_file_id__get",
+        summary = "Data  Exists  With  Id And Key",
+        params(api::NamespacePath, api::CacheIdPath, api::DataTypePath, api::DataKeyPath, api::DataFileIdPath),
+        responses(
+            api::Failures,
+            (status = 200, description = "Whether the data file exists.", body = api::DataExistsResponse),
+            (status = 400, description = "A parameter or the body is invalid, or the content is empty (`INVALID_INPUT`).", body = api::BadRequest),
+        ),
+    ))]
     exists_key => |c| exists(c, true);
     /// `GET P/data/list`.
+    #[cfg_attr(feature = "openapi", utoipa::path(
+        get,
+        path = "/{namespace}/cache/{cache_id}/data/list",
+        tag = "data",
+        operation_id = "data__list__namespace__cache__cache_id__data_list_get",
+        summary = "Data  List",
+        params(api::NamespacePath, api::CacheIdPath, api::RecursiveQuery),
+        responses(
+            api::Failures,
+            (status = 200, description = "The data files, once per content copy.", body = api::DataListResponse),
+            (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+            (status = 404, description = "The entry (or data file) does not exist (`NOT_FOUND`).", body = api::ErrorDetail),
+        ),
+    ))]
     list_all => |c| list(c, false);
     /// `GET P/data/list/{data_key:path}`.
+    #[cfg_attr(feature = "openapi", utoipa::path(
+        get,
+        path = "/{namespace}/cache/{cache_id}/data/list/{data_key}",
+        tag = "data",
+        operation_id = "data__list__with__key__namespace__cache__cache_id__data_list__data_key__get",
+        summary = "Data  List  With  Key",
+        params(api::NamespacePath, api::CacheIdPath, api::DataKeyPath, api::RecursiveQuery),
+        responses(
+            api::Failures,
+            (status = 200, description = "The data files, once per content copy.", body = api::DataListResponse),
+            (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+            (status = 404, description = "The entry (or data file) does not exist (`NOT_FOUND`).", body = api::ErrorDetail),
+        ),
+    ))]
     list_key => |c| list(c, true);
     /// `DELETE P/data/delete/all`.
+    #[cfg_attr(feature = "openapi", utoipa::path(
+        delete,
+        path = "/{namespace}/cache/{cache_id}/data/delete/all",
+        tag = "data",
+        operation_id = "delete__all__data__files__namespace__cache__cache_id__data_delete_all_delete",
+        summary = "Delete  All  Data  Files",
+        params(api::NamespacePath, api::CacheIdPath),
+        responses(
+            api::Failures,
+            (status = 200, description = "The data files deleted (200 even when none were).", body = api::DataDeleteAllResponse),
+            (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+        ),
+    ))]
     delete_all_files => |c| delete_all(c, false);
     /// `DELETE P/data/delete/all/{data_key:path}`.
+    #[cfg_attr(feature = "openapi", utoipa::path(
+        delete,
+        path = "/{namespace}/cache/{cache_id}/data/delete/all/{data_key}",
+        tag = "data",
+        operation_id = "delete__all__data__files__with__key__namespace__cache__cache_id__data_delete_all__data_key__delete",
+        summary = "Delete  All  Data  Files  With  Key",
+        params(api::NamespacePath, api::CacheIdPath, api::DataKeyPath),
+        responses(
+            api::Failures,
+            (status = 200, description = "The data files deleted (200 even when none were).", body = api::DataDeleteAllResponse),
+            (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+        ),
+    ))]
     delete_all_key => |c| delete_all(c, true);
     /// `DELETE P/data/delete/{data_type}/{data_file_id}`.
+    #[cfg_attr(feature = "openapi", utoipa::path(
+        delete,
+        path = "/{namespace}/cache/{cache_id}/data/delete/{data_type}/{data_file_id}",
+        tag = "data",
+        operation_id = "delete__data__file__with__id__namespace__cache__cache_id__data_delete__data_type___data_file_id__delete",
+        summary = "Delete  Data  File  With  Id",
+        params(api::NamespacePath, api::CacheIdPath, api::DataTypePath, api::DataFileIdPath),
+        responses(
+            api::Failures,
+            (status = 200, description = "The data file was deleted.", body = api::DataDeleteResponse),
+            (status = 400, description = "A parameter or the body is invalid, or the content is empty (`INVALID_INPUT`).", body = api::BadRequest),
+            (status = 404, description = "The entry (or data file) does not exist (`NOT_FOUND`).", body = api::ErrorDetail),
+        ),
+    ))]
     delete_id => |c| delete_one(c, false);
     /// `DELETE P/data/delete/{data_type}/{data_key:path}/{data_file_id}`.
+    #[cfg_attr(feature = "openapi", utoipa::path(
+        delete,
+        path = "/{namespace}/cache/{cache_id}/data/delete/{data_type}/{data_key}/{data_file_id}",
+        tag = "data",
+        operation_id = "delete__data__file__with__id_and_key__namespace__cache__cache_id__data_delete__data_type___data_key___data_file_id__delete",
+        summary = "Delete  Data  File  With  Id And Key",
+        params(api::NamespacePath, api::CacheIdPath, api::DataTypePath, api::DataKeyPath, api::DataFileIdPath),
+        responses(
+            api::Failures,
+            (status = 200, description = "The data file was deleted.", body = api::DataDeleteResponse),
+            (status = 400, description = "A parameter or the body is invalid, or the content is empty (`INVALID_INPUT`).", body = api::BadRequest),
+            (status = 404, description = "The entry (or data file) does not exist (`NOT_FOUND`).", body = api::ErrorDetail),
+        ),
+    ))]
     delete_key => |c| delete_one(c, true);
 }

@@ -10,10 +10,25 @@ use serde_json::{Value, json};
 
 use super::{bail, cache_hash, cache_id, class, error_detail, namespace, served};
 use crate::http::ctx::{Checks, Ctx};
+#[cfg(feature = "openapi")]
+use crate::http::openapi as api;
 use crate::http::reply;
 use crate::json::dumps_indented;
 
 /// `GET /{ns}/exists/id/{cache_id}`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/{namespace}/exists/id/{cache_id}",
+    tag = "exists",
+    operation_id = "exists__id__cache_id__namespace__exists_id__cache_id__get",
+    summary = "Exists  Id  Cache Id",
+    params(api::NamespacePath, api::CacheIdPath),
+    responses(
+        api::Failures,
+        (status = 200, description = "Whether the entry exists.", body = api::ExistsResponse),
+        (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+    ),
+))]
 pub async fn exists_id(ctx: Ctx) -> Response {
     let mut checks = Checks::default();
     let id = cache_id(&mut checks, &ctx);
@@ -34,6 +49,19 @@ pub async fn exists_id(ctx: Ctx) -> Response {
 }
 
 /// `GET /{ns}/exists/hash/{cache_hash}`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/{namespace}/exists/hash/{cache_hash}",
+    tag = "exists",
+    operation_id = "exists__hash__cache_hash__namespace__exists_hash__cache_hash__get",
+    summary = "Exists  Hash  Cache Hash",
+    params(api::NamespacePath, api::CacheHashPath),
+    responses(
+        api::Failures,
+        (status = 200, description = "Whether the entry exists.", body = api::ExistsResponse),
+        (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+    ),
+))]
 pub async fn exists_hash(ctx: Ctx) -> Response {
     let mut checks = Checks::default();
     let hash = cache_hash(&mut checks, &ctx);
@@ -133,21 +161,82 @@ async fn update(mut ctx: Ctx, kind: UpdateKind) -> Response {
 }
 
 /// `POST /{ns}/update/{cache_id}/string`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/{namespace}/update/{cache_id}/string",
+    tag = "update",
+    operation_id = "update__string__namespace__update__cache_id__string_post",
+    summary = "Update  String",
+    params(api::NamespacePath, api::CacheIdPath),
+    request_body(content((String = "text/plain"), (String = "application/json")), description = "The text: raw UTF-8, or a JSON string with `Content-Type: application/json`."),
+    responses(
+        api::Failures,
+        (status = 200, description = "The content was replaced.", body = api::UpdateResponse),
+        (status = 400, description = "A parameter or the body is invalid, or the content is empty (`INVALID_INPUT`).", body = api::BadRequest),
+        (status = 413, description = "The body is over the size limit (COMPAT.md D18, D32).", body = api::ErrorMessage),
+        (status = 500, description = "No such entry (`UPDATE_FAILED`, COMPAT.md D04) or an unexpected error.", body = api::ServerError),
+    ),
+))]
 pub async fn update_string(ctx: Ctx) -> Response {
     update(ctx, UpdateKind::String).await
 }
 
 /// `POST /{ns}/update/{cache_id}/json`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/{namespace}/update/{cache_id}/json",
+    tag = "update",
+    operation_id = "update__json__namespace__update__cache_id__json_post",
+    summary = "Update  Json",
+    params(api::NamespacePath, api::CacheIdPath),
+    request_body(content = Object, content_type = "application/json", description = "A JSON object."),
+    responses(
+        api::Failures,
+        (status = 200, description = "The content was replaced.", body = api::UpdateResponse),
+        (status = 400, description = "A parameter or the body is invalid, or the content is empty (`INVALID_INPUT`).", body = api::BadRequest),
+        (status = 413, description = "The body is over the size limit (COMPAT.md D18, D32).", body = api::ErrorMessage),
+        (status = 500, description = "No such entry (`UPDATE_FAILED`, COMPAT.md D04) or an unexpected error.", body = api::ServerError),
+    ),
+))]
 pub async fn update_json(ctx: Ctx) -> Response {
     update(ctx, UpdateKind::Json).await
 }
 
 /// `POST /{ns}/update/{cache_id}/binary`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/{namespace}/update/{cache_id}/binary",
+    tag = "update",
+    operation_id = "update__binary__namespace__update__cache_id__binary_post",
+    summary = "Update  Binary",
+    params(api::NamespacePath, api::CacheIdPath),
+    request_body(content((inline(api::RawBytes) = "application/octet-stream"), (String = "application/json")), description = "The bytes: raw (any non-JSON content type), or a JSON string whose UTF-8 is stored."),
+    responses(
+        api::Failures,
+        (status = 200, description = "The content was replaced.", body = api::UpdateResponse),
+        (status = 400, description = "A parameter or the body is invalid, or the content is empty (`INVALID_INPUT`).", body = api::BadRequest),
+        (status = 413, description = "The body is over the size limit (COMPAT.md D18, D32).", body = api::ErrorMessage),
+        (status = 500, description = "No such entry (`UPDATE_FAILED`, COMPAT.md D04) or an unexpected error.", body = api::ServerError),
+    ),
+))]
 pub async fn update_binary(ctx: Ctx) -> Response {
     update(ctx, UpdateKind::Binary).await
 }
 
 /// `DELETE /{ns}/delete/{cache_id}` (HTTP 200 even for an unknown id).
+#[cfg_attr(feature = "openapi", utoipa::path(
+    delete,
+    path = "/{namespace}/delete/{cache_id}",
+    tag = "delete",
+    operation_id = "delete__cache_id__namespace__delete__cache_id__delete",
+    summary = "Delete  Cache Id",
+    params(api::NamespacePath, api::CacheIdPath),
+    responses(
+        api::Failures,
+        (status = 200, description = "Deleted, partly deleted, or `not_found` (always 200).", body = api::DeleteResponse),
+        (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+    ),
+))]
 pub async fn delete(ctx: Ctx) -> Response {
     let mut checks = Checks::default();
     let id = cache_id(&mut checks, &ctx);

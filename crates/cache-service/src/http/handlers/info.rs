@@ -7,12 +7,25 @@ use serde_json::{Value, json};
 
 use super::bail;
 use crate::http::ctx::{Checks, Ctx};
+#[cfg(feature = "openapi")]
+use crate::http::openapi as api;
 use crate::http::reply;
 
 /// The reference release this server emulates, reported by `/info/status` and `/info/versions`.
 pub const EMULATED_VERSION: &str = "v0.14.0";
 
 /// `GET /info/health`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/info/health",
+    tag = "info",
+    operation_id = "health_info_health_get",
+    summary = "Health",
+    responses(
+        api::Failures,
+        (status = 200, description = "The server is up.", body = api::Health),
+    ),
+))]
 pub async fn health(_ctx: Ctx) -> Response {
     reply::ok(&Health {
         status: "ok".to_owned(),
@@ -20,6 +33,17 @@ pub async fn health(_ctx: Ctx) -> Response {
 }
 
 /// `GET /info/status`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/info/status",
+    tag = "info",
+    operation_id = "status_info_status_get",
+    summary = "Status",
+    responses(
+        api::Failures,
+        (status = 200, description = "The emulated service and its status.", body = api::ServiceStatus),
+    ),
+))]
 pub async fn status(_ctx: Ctx) -> Response {
     // The reference reports `aws_lambda` whenever `AWS_REGION` is set.
     let environment = if std::env::var_os("AWS_REGION").is_some_and(|v| !v.is_empty()) {
@@ -36,6 +60,17 @@ pub async fn status(_ctx: Ctx) -> Response {
 }
 
 /// `GET /info/versions`: the package versions of the emulated reference release.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/info/versions",
+    tag = "info",
+    operation_id = "versions_info_versions_get",
+    summary = "Versions",
+    responses(
+        api::Failures,
+        (status = 200, description = "Versions of the emulated release's packages, by name.", body = Value),
+    ),
+))]
 pub async fn versions(_ctx: Ctx) -> Response {
     reply::ok(&json!({
         "mgraph_ai_service_cache": EMULATED_VERSION,
@@ -47,6 +82,17 @@ pub async fn versions(_ctx: Ctx) -> Response {
 }
 
 /// `GET /info/server`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/info/server",
+    tag = "info",
+    operation_id = "server_info_server_get",
+    summary = "Server",
+    responses(
+        api::Failures,
+        (status = 200, description = "This server instance.", body = api::ServerInfo),
+    ),
+))]
 pub async fn server(ctx: Ctx) -> Response {
     reply::ok(&ServerInfo {
         server_id: None,
@@ -57,6 +103,19 @@ pub async fn server(ctx: Ctx) -> Response {
 }
 
 /// `POST /auth/set-auth-cookie` with `{"cookie_value": …}`: sets the API-key cookie.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/auth/set-auth-cookie",
+    tag = "auth",
+    operation_id = "set_auth_cookie_auth_set_auth_cookie_post",
+    summary = "Set Auth Cookie",
+    request_body(content = api::SetCookieRequest, content_type = "application/json", description = "The API key to keep in an HttpOnly cookie."),
+    responses(
+        api::Failures,
+        (status = 200, description = "The cookie is set (`Set-Cookie`).", body = api::SetCookieResponse),
+        (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+    ),
+))]
 pub async fn set_auth_cookie(mut ctx: Ctx) -> Response {
     let body = bail!(ctx.fastapi_body().await);
     let mut checks = Checks::default();

@@ -14,6 +14,8 @@ use serde_json::{Value, json};
 
 use super::{bail, cache_hash, class, entry_params, namespace, served};
 use crate::http::ctx::{Checks, Ctx};
+#[cfg(feature = "openapi")]
+use crate::http::openapi as api;
 use crate::http::reply;
 use crate::json::dumps_default;
 use crate::service::entry::{EntryData, Retrieved, cache_metadata_of};
@@ -139,6 +141,20 @@ async fn retrieve_hash(ctx: &Ctx) -> Result<(Option<Retrieved>, CacheHash, Names
 }
 
 /// `GET /{ns}/retrieve/{cache_id}`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/{namespace}/retrieve/{cache_id}",
+    tag = "retrieve",
+    operation_id = "retrieve__cache_id__namespace__retrieve__cache_id__get",
+    summary = "Retrieve  Cache Id",
+    params(api::NamespacePath, api::CacheIdPath),
+    responses(
+        api::Failures,
+        (status = 200, description = "The value with its metadata, or where to fetch binary data.", body = api::Retrieved),
+        (status = 404, description = "No such entry.", body = api::EntryNotFound),
+        (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+    ),
+))]
 pub async fn by_id(ctx: Ctx) -> Response {
     let (found, id, ns) = bail!(retrieve_id(&ctx).await);
     match found {
@@ -148,6 +164,20 @@ pub async fn by_id(ctx: Ctx) -> Response {
 }
 
 /// `GET /{ns}/retrieve/{cache_id}/config`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/{namespace}/retrieve/{cache_id}/config",
+    tag = "retrieve",
+    operation_id = "retrieve__cache_id__config__namespace__retrieve__cache_id__config_get",
+    summary = "Retrieve  Cache Id  Config",
+    params(api::NamespacePath, api::CacheIdPath),
+    responses(
+        api::Failures,
+        (status = 200, description = "The content file's `.config`.", body = api::FileConfigView),
+        (status = 404, description = "No such entry.", body = api::EntryNotFound),
+        (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+    ),
+))]
 pub async fn config(ctx: Ctx) -> Response {
     let (id, ns) = bail!(entry_params(&ctx));
     match bail!(served(
@@ -180,6 +210,20 @@ fn config_view(config: &Value) -> Value {
 }
 
 /// `GET /{ns}/retrieve/{cache_id}/metadata`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/{namespace}/retrieve/{cache_id}/metadata",
+    tag = "retrieve",
+    operation_id = "retrieve__cache_id__metadata__namespace__retrieve__cache_id__metadata_get",
+    summary = "Retrieve  Cache Id  Metadata",
+    params(api::NamespacePath, api::CacheIdPath),
+    responses(
+        api::Failures,
+        (status = 200, description = "The content file's `.metadata`.", body = api::FileMetadataView),
+        (status = 404, description = "No such entry.", body = api::EntryNotFound),
+        (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+    ),
+))]
 pub async fn metadata(ctx: Ctx) -> Response {
     let (id, ns) = bail!(entry_params(&ctx));
     match bail!(served(
@@ -213,6 +257,20 @@ fn metadata_view(metadata: &Value) -> Value {
 }
 
 /// `GET /{ns}/retrieve/{cache_id}/refs`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/{namespace}/retrieve/{cache_id}/refs",
+    tag = "retrieve",
+    operation_id = "retrieve__cache_id__refs__namespace__retrieve__cache_id__refs_get",
+    summary = "Retrieve  Cache Id  Refs",
+    params(api::NamespacePath, api::CacheIdPath),
+    responses(
+        api::Failures,
+        (status = 200, description = "The by-id reference file.", body = api::FileRefs),
+        (status = 404, description = "No such entry.", body = api::EntryNotFound),
+        (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+    ),
+))]
 pub async fn refs(ctx: Ctx) -> Response {
     let (id, ns) = bail!(entry_params(&ctx));
     match bail!(served(
@@ -224,6 +282,20 @@ pub async fn refs(ctx: Ctx) -> Response {
 }
 
 /// `GET /{ns}/retrieve/{cache_id}/refs/all`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/{namespace}/retrieve/{cache_id}/refs/all",
+    tag = "retrieve",
+    operation_id = "retrieve__cache_id__refs__all__namespace__retrieve__cache_id__refs_all_get",
+    summary = "Retrieve  Cache Id  Refs  All",
+    params(api::NamespacePath, api::CacheIdPath),
+    responses(
+        api::Failures,
+        (status = 200, description = "The by-id reference and every file it lists, by path.", body = Value),
+        (status = 404, description = "No such entry.", body = api::EntryNotFound),
+        (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+    ),
+))]
 pub async fn refs_all(ctx: Ctx) -> Response {
     let (id, ns) = bail!(entry_params(&ctx));
     match bail!(served(
@@ -235,6 +307,20 @@ pub async fn refs_all(ctx: Ctx) -> Response {
 }
 
 /// `GET /{ns}/retrieve/{cache_id}/string`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/{namespace}/retrieve/{cache_id}/string",
+    tag = "retrieve",
+    operation_id = "retrieve__cache_id__string__namespace__retrieve__cache_id__string_get",
+    summary = "Retrieve  Cache Id  String",
+    params(api::NamespacePath, api::CacheIdPath),
+    responses(
+        api::Failures,
+        (status = 200, description = "The value as text (JSON rendered, binary as base64).", body = String, content_type = "text/plain; charset=utf-8"),
+        (status = 404, description = "No such entry (`{\"detail\":\"Cache entry not found\"}`).", body = api::ErrorMessage),
+        (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+    ),
+))]
 pub async fn id_string(ctx: Ctx) -> Response {
     let (found, _, _) = bail!(retrieve_id(&ctx).await);
     match found {
@@ -244,6 +330,21 @@ pub async fn id_string(ctx: Ctx) -> Response {
 }
 
 /// `GET /{ns}/retrieve/{cache_id}/json`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/{namespace}/retrieve/{cache_id}/json",
+    tag = "retrieve",
+    operation_id = "retrieve__cache_id__json__namespace__retrieve__cache_id__json_get",
+    summary = "Retrieve  Cache Id  Json",
+    params(api::NamespacePath, api::CacheIdPath),
+    responses(
+        api::Failures,
+        (status = 200, description = "The JSON value (a string entry parsed; binary wrapped as `Base64Data`).", body = Value),
+        (status = 404, description = "No such entry (`{\"detail\":\"Cache entry not found\"}`).", body = api::ErrorMessage),
+        (status = 415, description = "The entry is a string that is not JSON.", body = api::ErrorMessage),
+        (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+    ),
+))]
 pub async fn id_json(ctx: Ctx) -> Response {
     let (id, ns) = bail!(entry_params(&ctx));
     // This route alone defaults an empty namespace (`namespace or "default"`).
@@ -284,6 +385,20 @@ fn json_response(found: &Retrieved, detail_with_prefix: bool) -> Response {
 }
 
 /// `GET /{ns}/retrieve/{cache_id}/binary`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/{namespace}/retrieve/{cache_id}/binary",
+    tag = "retrieve",
+    operation_id = "retrieve__cache_id__binary__namespace__retrieve__cache_id__binary_get",
+    summary = "Retrieve  Cache Id  Binary",
+    params(api::NamespacePath, api::CacheIdPath),
+    responses(
+        api::Failures,
+        (status = 200, description = "The content as bytes.", body = inline(api::RawBytes), content_type = "application/octet-stream"),
+        (status = 404, description = "No such entry (`{\"detail\":\"Cache entry not found\"}`).", body = api::ErrorMessage),
+        (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+    ),
+))]
 pub async fn id_binary(ctx: Ctx) -> Response {
     let (found, _, _) = bail!(retrieve_id(&ctx).await);
     match found {
@@ -293,6 +408,20 @@ pub async fn id_binary(ctx: Ctx) -> Response {
 }
 
 /// `GET /{ns}/retrieve/hash/{cache_hash}`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/{namespace}/retrieve/hash/{cache_hash}",
+    tag = "retrieve",
+    operation_id = "retrieve__hash__cache_hash__namespace__retrieve_hash__cache_hash__get",
+    summary = "Retrieve  Hash  Cache Hash",
+    params(api::NamespacePath, api::CacheHashPath),
+    responses(
+        api::Failures,
+        (status = 200, description = "The latest entry with that hash: the value with its metadata, or where to fetch binary data.", body = api::Retrieved),
+        (status = 404, description = "No such entry.", body = api::EntryNotFound),
+        (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+    ),
+))]
 pub async fn by_hash(ctx: Ctx) -> Response {
     let (found, hash, ns) = bail!(retrieve_hash(&ctx).await);
     match found {
@@ -306,6 +435,20 @@ pub async fn by_hash(ctx: Ctx) -> Response {
 }
 
 /// `GET /{ns}/retrieve/hash/{cache_hash}/string` (binary tried as UTF-8 first).
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/{namespace}/retrieve/hash/{cache_hash}/string",
+    tag = "retrieve",
+    operation_id = "retrieve__hash__cache_hash__string__namespace__retrieve_hash__cache_hash__string_get",
+    summary = "Retrieve  Hash  Cache Hash  String",
+    params(api::NamespacePath, api::CacheHashPath),
+    responses(
+        api::Failures,
+        (status = 200, description = "The value as text (JSON rendered, binary as UTF-8 or else base64).", body = String, content_type = "text/plain; charset=utf-8"),
+        (status = 404, description = "No such entry (`{\"detail\":\"Cache entry not found\"}`).", body = api::ErrorMessage),
+        (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+    ),
+))]
 pub async fn hash_string(ctx: Ctx) -> Response {
     let (found, _, _) = bail!(retrieve_hash(&ctx).await);
     match found {
@@ -315,6 +458,21 @@ pub async fn hash_string(ctx: Ctx) -> Response {
 }
 
 /// `GET /{ns}/retrieve/hash/{cache_hash}/json`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/{namespace}/retrieve/hash/{cache_hash}/json",
+    tag = "retrieve",
+    operation_id = "retrieve__hash__cache_hash__json__namespace__retrieve_hash__cache_hash__json_get",
+    summary = "Retrieve  Hash  Cache Hash  Json",
+    params(api::NamespacePath, api::CacheHashPath),
+    responses(
+        api::Failures,
+        (status = 200, description = "The JSON value (a string entry parsed; binary wrapped as `Base64Data`).", body = Value),
+        (status = 404, description = "No such entry (`{\"detail\":\"Cache entry not found\"}`).", body = api::ErrorMessage),
+        (status = 415, description = "The entry is a string that is not JSON.", body = api::ErrorMessage),
+        (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+    ),
+))]
 pub async fn hash_json(ctx: Ctx) -> Response {
     let (found, _, _) = bail!(retrieve_hash(&ctx).await);
     match found {
@@ -324,6 +482,20 @@ pub async fn hash_json(ctx: Ctx) -> Response {
 }
 
 /// `GET /{ns}/retrieve/hash/{cache_hash}/binary`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/{namespace}/retrieve/hash/{cache_hash}/binary",
+    tag = "retrieve",
+    operation_id = "retrieve__hash__cache_hash__binary__namespace__retrieve_hash__cache_hash__binary_get",
+    summary = "Retrieve  Hash  Cache Hash  Binary",
+    params(api::NamespacePath, api::CacheHashPath),
+    responses(
+        api::Failures,
+        (status = 200, description = "The content as bytes.", body = inline(api::RawBytes), content_type = "application/octet-stream"),
+        (status = 404, description = "No such entry (`{\"detail\":\"Cache entry not found\"}`).", body = api::ErrorMessage),
+        (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+    ),
+))]
 pub async fn hash_binary(ctx: Ctx) -> Response {
     let (found, _, _) = bail!(retrieve_hash(&ctx).await);
     match found {
@@ -333,6 +505,20 @@ pub async fn hash_binary(ctx: Ctx) -> Response {
 }
 
 /// `GET /{ns}/retrieve/hash/{cache_hash}/metadata`: the flat metadata.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/{namespace}/retrieve/hash/{cache_hash}/metadata",
+    tag = "retrieve",
+    operation_id = "retrieve__hash__cache_hash__metadata__namespace__retrieve_hash__cache_hash__metadata_get",
+    summary = "Retrieve  Hash  Cache Hash  Metadata",
+    params(api::NamespacePath, api::CacheHashPath),
+    responses(
+        api::Failures,
+        (status = 200, description = "The flat metadata of the latest entry with that hash.", body = api::CacheMetadata),
+        (status = 404, description = "No such entry (`{\"detail\":\"Cache entry not found\"}`).", body = api::ErrorMessage),
+        (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+    ),
+))]
 pub async fn hash_metadata(ctx: Ctx) -> Response {
     let (found, _, _) = bail!(retrieve_hash(&ctx).await);
     match found {
@@ -342,6 +528,20 @@ pub async fn hash_metadata(ctx: Ctx) -> Response {
 }
 
 /// `GET /{ns}/retrieve/hash/{cache_hash}/refs-hash`: the by-hash reference file.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/{namespace}/retrieve/hash/{cache_hash}/refs-hash",
+    tag = "retrieve",
+    operation_id = "retrieve__hash__cache_hash__refs_hash__namespace__retrieve_hash__cache_hash__refs_hash_get",
+    summary = "Retrieve  Hash  Cache Hash  Refs Hash",
+    params(api::NamespacePath, api::CacheHashPath),
+    responses(
+        api::Failures,
+        (status = 200, description = "The by-hash reference file.", body = api::HashRef),
+        (status = 404, description = "No such entry (`{\"detail\":\"Cache entry not found\"}`).", body = api::ErrorMessage),
+        (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+    ),
+))]
 pub async fn hash_refs(ctx: Ctx) -> Response {
     let (hash, ns) = bail!(by_hash_params(&ctx));
     match bail!(served(
@@ -356,6 +556,20 @@ pub async fn hash_refs(ctx: Ctx) -> Response {
 }
 
 /// `GET /{ns}/retrieve/hash/{cache_hash}/cache-id`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/{namespace}/retrieve/hash/{cache_hash}/cache-id",
+    tag = "retrieve",
+    operation_id = "retrieve__hash__cache_hash__cache_id__namespace__retrieve_hash__cache_hash__cache_id_get",
+    summary = "Retrieve  Hash  Cache Hash  Cache Id",
+    params(api::NamespacePath, api::CacheHashPath),
+    responses(
+        api::Failures,
+        (status = 200, description = "The latest entry with that hash.", body = api::HashCacheId),
+        (status = 404, description = "No such entry (`{\"detail\":\"Cache entry not found\"}`).", body = api::ErrorMessage),
+        (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+    ),
+))]
 pub async fn hash_cache_id(ctx: Ctx) -> Response {
     let (hash, ns) = bail!(by_hash_params(&ctx));
     // Only `latest_id` is needed: one ranged read, however many ids the file lists.

@@ -12,6 +12,8 @@ use serde_json::{Value, json};
 
 use super::{bail, class, namespace, query_value, served};
 use crate::http::ctx::{Checks, Ctx};
+#[cfg(feature = "openapi")]
+use crate::http::openapi as api;
 use crate::http::reply;
 use crate::service::entry::{FileKind, NewEntry, gunzip};
 use crate::service::{ServiceError, now_ms};
@@ -226,31 +228,121 @@ async fn store(mut ctx: Ctx, kind: Kind, with_key: bool) -> Response {
 }
 
 /// `POST /{ns}/{strategy}/store/string`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/{namespace}/{strategy}/store/string",
+    tag = "store",
+    operation_id = "store__string__namespace___strategy__store_string_post",
+    summary = "Store  String",
+    params(api::NamespacePath, api::StrategyPath),
+    request_body(content((String = "text/plain"), (String = "application/json")), description = "The text: raw UTF-8, or a JSON string with `Content-Type: application/json`."),
+    responses(
+        api::Failures,
+        (status = 200, description = "The entry stored.", body = api::StoreResponse),
+        (status = 400, description = "A parameter or the body is invalid, or the content is empty (`INVALID_INPUT`).", body = api::StoreBadRequest),
+        (status = 413, description = "The body is over the size limit (COMPAT.md D18, D32).", body = api::ErrorMessage),
+    ),
+))]
 pub async fn string(ctx: Ctx) -> Response {
     store(ctx, Kind::String, false).await
 }
 
 /// `POST /{ns}/{strategy}/store/string/{cache_key:path}`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/{namespace}/{strategy}/store/string/{cache_key}",
+    tag = "store",
+    operation_id = "store__string__cache_key__namespace___strategy__store_string__cache_key__post",
+    summary = "Store  String  Cache Key",
+    params(api::NamespacePath, api::StrategyPath, api::CacheKeyPath, api::FileIdQuery),
+    request_body(content((String = "text/plain"), (String = "application/json")), description = "The text: raw UTF-8, or a JSON string with `Content-Type: application/json`."),
+    responses(
+        api::Failures,
+        (status = 200, description = "The entry stored.", body = api::StoreResponse),
+        (status = 400, description = "A parameter or the body is invalid, or the content is empty (`INVALID_INPUT`).", body = api::StoreBadRequest),
+        (status = 413, description = "The body is over the size limit (COMPAT.md D18, D32).", body = api::ErrorMessage),
+    ),
+))]
 pub async fn string_key(ctx: Ctx) -> Response {
     store(ctx, Kind::String, true).await
 }
 
 /// `POST /{ns}/{strategy}/store/json`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/{namespace}/{strategy}/store/json",
+    tag = "store",
+    operation_id = "store__json__namespace___strategy__store_json_post",
+    summary = "Store  Json",
+    params(api::NamespacePath, api::StrategyPath),
+    request_body(content = Object, content_type = "application/json", description = "A JSON object."),
+    responses(
+        api::Failures,
+        (status = 200, description = "The entry stored.", body = api::StoreResponse),
+        (status = 400, description = "A parameter or the body is invalid, or the content is empty (`INVALID_INPUT`).", body = api::StoreBadRequest),
+        (status = 413, description = "The body is over the size limit (COMPAT.md D18, D32).", body = api::ErrorMessage),
+    ),
+))]
 pub async fn json(ctx: Ctx) -> Response {
     store(ctx, Kind::Json, false).await
 }
 
 /// `POST /{ns}/{strategy}/store/json/{cache_key:path}`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/{namespace}/{strategy}/store/json/{cache_key}",
+    tag = "store",
+    operation_id = "store__json__cache_key__namespace___strategy__store_json__cache_key__post",
+    summary = "Store  Json  Cache Key",
+    params(api::NamespacePath, api::StrategyPath, api::CacheKeyPath, api::FileIdQuery, api::JsonFieldPathQuery),
+    request_body(content = Object, content_type = "application/json", description = "A JSON object."),
+    responses(
+        api::Failures,
+        (status = 200, description = "The entry stored.", body = api::StoreResponse),
+        (status = 400, description = "A parameter or the body is invalid, or the content is empty (`INVALID_INPUT`).", body = api::StoreBadRequest),
+        (status = 413, description = "The body is over the size limit (COMPAT.md D18, D32).", body = api::ErrorMessage),
+    ),
+))]
 pub async fn json_key(ctx: Ctx) -> Response {
     store(ctx, Kind::Json, true).await
 }
 
 /// `POST /{ns}/{strategy}/store/binary`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/{namespace}/{strategy}/store/binary",
+    tag = "store",
+    operation_id = "store__binary__namespace___strategy__store_binary_post",
+    summary = "Store  Binary",
+    params(api::NamespacePath, api::StrategyPath),
+    request_body(content((inline(api::RawBytes) = "application/octet-stream"), (String = "application/json")), description = "The bytes: raw (any non-JSON content type), or a JSON string whose UTF-8 is stored."),
+    responses(
+        api::Failures,
+        (status = 200, description = "The entry stored.", body = api::StoreResponse),
+        (status = 400, description = "A parameter or the body is invalid, or the content is empty (`INVALID_INPUT`).", body = api::StoreBadRequest),
+        (status = 413, description = "The body is over the size limit (COMPAT.md D18, D32).", body = api::ErrorMessage),
+    ),
+))]
 pub async fn binary(ctx: Ctx) -> Response {
     store(ctx, Kind::Binary, false).await
 }
 
 /// `POST /{ns}/{strategy}/store/binary/{cache_key:path}`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/{namespace}/{strategy}/store/binary/{cache_key}",
+    tag = "store",
+    operation_id = "store__binary__cache_key__namespace___strategy__store_binary__cache_key__post",
+    summary = "Store  Binary  Cache Key",
+    params(api::NamespacePath, api::StrategyPath, api::CacheKeyPath, api::FileIdQuery),
+    request_body(content((inline(api::RawBytes) = "application/octet-stream"), (String = "application/json")), description = "The bytes: raw (any non-JSON content type), or a JSON string whose UTF-8 is stored."),
+    responses(
+        api::Failures,
+        (status = 200, description = "The entry stored.", body = api::StoreResponse),
+        (status = 400, description = "A parameter or the body is invalid, or the content is empty (`INVALID_INPUT`).", body = api::StoreBadRequest),
+        (status = 413, description = "The body is over the size limit (COMPAT.md D18, D32).", body = api::ErrorMessage),
+    ),
+))]
 pub async fn binary_key(ctx: Ctx) -> Response {
     store(ctx, Kind::Binary, true).await
 }
