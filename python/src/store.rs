@@ -199,7 +199,11 @@ fn diff_options(
         for (name, value) in options.iter() {
             let name: String = name.extract()?;
             if !fields.contains_key(&name) {
-                let known: Vec<&str> = fields.keys().map(String::as_str).collect();
+                let known: Vec<&str> = fields
+                    .keys()
+                    .map(String::as_str)
+                    .filter(|k| *k != "threshold")
+                    .collect();
                 return Err(PyTypeError::new_err(format!(
                     "diff() got an unexpected option {name:?}; known: threshold, direction, {}",
                     known.join(", ")
