@@ -167,7 +167,14 @@ const DOCS_HTML: &str = r#"<!DOCTYPE html>
         super::handlers::batch::retrieve,
         super::metrics::endpoint,
     ),
-    components(schemas(Strategy, DataType, DeleteResponse, BatchFileStatus, Unauthorized, ServerError))
+    components(schemas(
+        Strategy,
+        DataType,
+        DeleteResponse,
+        BatchFileStatus,
+        Unauthorized,
+        ServerError
+    ))
 )]
 pub struct ApiDoc;
 
@@ -470,9 +477,9 @@ impl ToSchema for RawBytes {}
 #[allow(dead_code)]
 pub enum Retrieved {
     /// A JSON or string entry.
-    Value(RetrieveSuccess),
+    Value(Box<RetrieveSuccess>),
     /// A binary entry.
-    Binary(BinaryReference),
+    Binary(Box<BinaryReference>),
 }
 
 /// `{"detail":[issues]}`: request validation failed (FastAPI's 422 body, sent as 400).
