@@ -24,7 +24,7 @@ use crate::failure::Failure;
 #[derive(Debug, Parser)]
 #[command(name = "perfstore", version, about)]
 struct Cli {
-    /// Backend: local, memory or cache_service [env: PERF_STORAGE_MODE, default: local]
+    /// Backend: local, memory, cache_service or object_store [env: PERF_STORAGE_MODE, default: local]
     #[arg(long, global = true, value_name = "MODE")]
     mode: Option<String>,
     /// Root of the local backend [env: PERF_LOCAL_STORAGE_PATH, default: ./perf_results]
@@ -36,6 +36,10 @@ struct Cli {
     /// Cache-service URL [env: URL__TARGET_SERVER__CACHE_SERVICE]
     #[arg(long, global = true, value_name = "URL")]
     url: Option<String>,
+    /// Object-store URL: s3://bucket/prefix, file:///path or memory:// (credentials from AWS_*)
+    /// [env: PERF_OBJECT_STORE_URL]
+    #[arg(long, global = true, value_name = "URL")]
+    object_store_url: Option<String>,
     #[command(flatten)]
     stats: stats::StatsArgs,
 
@@ -83,6 +87,7 @@ impl Cli {
             "PERF_LOCAL_STORAGE_PATH" => self.path.clone(),
             "PERF_CACHE_NAMESPACE" => self.namespace.clone(),
             "URL__TARGET_SERVER__CACHE_SERVICE" => self.url.clone(),
+            "PERF_OBJECT_STORE_URL" => self.object_store_url.clone(),
             _ => None,
         };
         StorageConfig::from_lookup(|name| flag(name).or_else(|| std::env::var(name).ok()))

@@ -2,12 +2,13 @@
 //!
 //! | variable | meaning | default |
 //! |---|---|---|
-//! | `PERF_STORAGE_MODE` | `local`, `memory` or `cache_service` | `local` |
+//! | `PERF_STORAGE_MODE` | `local`, `memory`, `cache_service` or `object_store` | `local` |
 //! | `PERF_CACHE_NAMESPACE` | cache-service namespace | `perf-results` |
 //! | `PERF_LOCAL_STORAGE_PATH` | root of the local backend | `./perf_results` |
 //! | `PERF_LOCAL_FSYNC` | `true` to fsync every local write | `false` |
 //! | `URL__TARGET_SERVER__CACHE_SERVICE` | cache-service base URL | none |
 //! | `AUTH__TARGET_SERVER__CACHE_SERVICE__KEY_NAME` / `__KEY_VALUE` | cache-service API key | none |
+//! | `PERF_OBJECT_STORE_URL` | object store: `s3://bucket/prefix`, `file:///path` or `memory://` (S3 credentials and endpoint from `AWS_*`) | none |
 //!
 //! Unlike the original module, an unknown mode is an error listing the valid ones, never a
 //! silent fall-back to local.
@@ -32,14 +33,17 @@ pub enum StorageMode {
     Memory,
     /// The MGraph-AI Cache Service.
     CacheService,
+    /// An object store (an S3 bucket, a folder or memory) named by a URL.
+    ObjectStore,
 }
 
 impl StorageMode {
     /// Every mode, in the order the error message lists them.
-    pub const ALL: [StorageMode; 3] = [
+    pub const ALL: [StorageMode; 4] = [
         StorageMode::Local,
         StorageMode::Memory,
         StorageMode::CacheService,
+        StorageMode::ObjectStore,
     ];
 
     /// The name used in `PERF_STORAGE_MODE` and `--mode`.
@@ -48,6 +52,7 @@ impl StorageMode {
             StorageMode::Local => "local",
             StorageMode::Memory => "memory",
             StorageMode::CacheService => "cache_service",
+            StorageMode::ObjectStore => "object_store",
         }
     }
 }
@@ -96,6 +101,8 @@ pub struct StorageConfig {
     pub api_key: Option<(String, String)>,
     /// Which artifacts are stored compressed, on every backend.
     pub compression: CompressionOptions,
+    /// Object-store URL (`s3://bucket/prefix`, `file:///path`, `memory://`).
+    pub object_store_url: Option<String>,
 }
 
 impl Default for StorageConfig {
@@ -108,6 +115,7 @@ impl Default for StorageConfig {
             cache_service_url: None,
             api_key: None,
             compression: CompressionOptions::default(),
+            object_store_url: None,
         }
     }
 }
@@ -154,6 +162,7 @@ impl StorageConfig {
             })?;
         }
         config.cache_service_url = get("URL__TARGET_SERVER__CACHE_SERVICE");
+        config.object_store_url = get("PERF_OBJECT_STORE_URL").map(|u| u.trim().to_owned());
         match (
             get("AUTH__TARGET_SERVER__CACHE_SERVICE__KEY_NAME"),
             get("AUTH__TARGET_SERVER__CACHE_SERVICE__KEY_VALUE"),
@@ -217,6 +226,26 @@ impl StorageConfig {
             #[cfg(not(feature = "cache-service"))]
             StorageMode::CacheService => Err(Error::Config(
                 "PERF_STORAGE_MODE=cache_service, but this perfstore was built without its `cache-service` feature".into(),
+            )),
+            #[cfg(feature = "object-store")]
+            StorageMode::ObjectStore => {
+                let url = self.object_store_url.as_deref().ok_or_else(|| {
+                    Error::Config(format!(
+                        "PERF_STORAGE_MODE=object_store needs {} (s3://bucket/prefix, file:///path or memory://)",
+                        crate::backends::object_store::URL_SETTING
+                    ))
+                })?;
+                let options = crate::backends::object_store::ObjectStoreOptions {
+                    compression: self.compression,
+                    ..Default::default()
+                };
+                Ok(Store::new(
+                    crate::backends::object_store::ObjectStoreStorage::open_with(url, options)?,
+                ))
+            }
+            #[cfg(not(feature = "object-store"))]
+            StorageMode::ObjectStore => Err(Error::Config(
+                "PERF_STORAGE_MODE=object_store, but this perfstore was built without its `object-store` feature".into(),
             )),
         }
     }
@@ -368,6 +397,7 @@ mod tests {
             "local",
             "memory",
             "cache_service",
+            "object_store",
         ] {
             assert!(msg.contains(needle), "{msg}");
         }
@@ -397,6 +427,59 @@ mod tests {
         .open()
         .unwrap_err();
         assert!(matches!(err, Error::Config(_)), "{err}");
+    }
+
+    #[cfg(feature = "object-store")]
+    #[test]
+    fn object_store_mode_opens_the_url_and_names_the_setting_when_wrong() {
+        let store = config(&[
+            ("PERF_STORAGE_MODE", "object_store"),
+            ("PERF_OBJECT_STORE_URL", " memory:// "),
+        ])
+        .unwrap()
+        .open()
+        .unwrap();
+        assert_eq!(store.name(), "object_store");
+        assert!(!store.capabilities().persistent);
+        for (vars, needle) in [
+            (
+                vec![("PERF_STORAGE_MODE", "object_store")],
+                "needs --object-store-url / PERF_OBJECT_STORE_URL",
+            ),
+            (
+                vec![
+                    ("PERF_STORAGE_MODE", "object_store"),
+                    ("PERF_OBJECT_STORE_URL", "ftp://host/x"),
+                ],
+                "unknown scheme \"ftp\"",
+            ),
+            (
+                vec![
+                    ("PERF_STORAGE_MODE", "object_store"),
+                    ("PERF_OBJECT_STORE_URL", "bucket/prefix"),
+                ],
+                "not a URL",
+            ),
+        ] {
+            let err = config(&vars).unwrap().open().unwrap_err();
+            assert!(matches!(err, Error::Config(_)), "{err}");
+            let msg = err.to_string();
+            assert!(msg.contains("PERF_OBJECT_STORE_URL"), "{msg}");
+            assert!(msg.contains(needle), "{msg}");
+        }
+    }
+
+    #[cfg(not(feature = "object-store"))]
+    #[test]
+    fn object_store_mode_without_the_feature_says_so() {
+        let err = config(&[
+            ("PERF_STORAGE_MODE", "object_store"),
+            ("PERF_OBJECT_STORE_URL", "memory://"),
+        ])
+        .unwrap()
+        .open()
+        .unwrap_err();
+        assert!(err.to_string().contains("`object-store` feature"), "{err}");
     }
 
     #[cfg(not(feature = "cache-service"))]

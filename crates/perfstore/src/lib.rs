@@ -10,7 +10,7 @@
 //! | [`storage`] | the interface: the [`Storage`] trait, [`StorageExt`] helpers, [`Store`] and [`TargetHandle`] |
 //! | [`config`] | the environment's configuration and the factory that opens a backend |
 //! | [`compression`] | the zstd container every backend uses for large artifacts |
-//! | [`backends`] | [`memory`], [`local`] and [`cache_service`] (cargo feature `cache-service`, default) |
+//! | [`backends`] | [`memory`], [`local`], [`cache_service`] (cargo feature `cache-service`, default) and [`object_store`] (feature `object-store`, default) |
 //! | [`layers`] | wrappers over any backend: [`metrics`], [`traced`] |
 //! | [`workflows`] | what runs on any backend: [`session`], [`batch`], [`baseline`], [`diff`], [`dedup`], [`transfer`] |
 //! | [`blocking`] | a synchronous facade |
@@ -59,6 +59,8 @@ pub mod workflows;
 #[cfg(feature = "cache-service")]
 pub use backends::cache_service;
 pub use backends::{local, memory};
+#[cfg(feature = "object-store")]
+pub use backends::object_store;
 pub use layers::{metrics, traced};
 pub use workflows::{baseline, batch, dedup, diff, direction, history, session, stats, transfer};
 

@@ -4,6 +4,7 @@
 //! Wherever a session is given, `@name` means the session the baseline `name` points at.
 
 pub mod baseline;
+pub mod console;
 pub mod diff;
 pub mod progress;
 pub mod session;

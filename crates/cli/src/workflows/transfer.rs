@@ -53,15 +53,16 @@ pub struct ExportArgs {
 pub struct CopyArgs {
     /// Session to copy (`@name` for a baseline's session of the source store).
     pub session: String,
-    /// Destination backend: local, memory (lost at exit) or cache_service. The source is the
-    /// store the global options select.
+    /// Destination backend: local, memory (lost at exit), cache_service or object_store. The
+    /// source is the store the global options select.
     #[arg(long, value_name = "MODE", value_parser = parse_mode)]
     pub to_mode: StorageMode,
     /// Root of the destination local store (required with --to-mode local).
     #[arg(long, value_name = "DIR", conflicts_with = "to_url")]
     pub to_path: Option<PathBuf>,
-    /// URL of the destination cache service (required with --to-mode cache_service); the
-    /// namespace and API key are those of the source settings.
+    /// URL of the destination cache service (required with --to-mode cache_service; the
+    /// namespace and API key are those of the source settings), or of the destination object
+    /// store (with --to-mode object_store; default: --object-store-url).
     #[arg(long, value_name = "URL")]
     pub to_url: Option<String>,
     /// Delete artifacts and targets of the session in the destination that the source lacks.
@@ -196,15 +197,28 @@ fn destination(source: &StorageConfig, args: &CopyArgs) -> Result<StorageConfig,
             to.cache_service_url = Some(url);
         }
         StorageMode::Memory => to.cache_service_url = None,
+        StorageMode::ObjectStore => {
+            to.object_store_url = args.to_url.clone().or(to.object_store_url);
+            if to.object_store_url.is_none() {
+                return Err(Failure::invalid(
+                    "--to-url or --object-store-url is required with --to-mode object_store",
+                ));
+            }
+        }
     }
     if args.to_path.is_some() && args.to_mode != StorageMode::Local {
         return Err(Failure::invalid(
             "--to-path applies to --to-mode local only",
         ));
     }
-    if args.to_url.is_some() && args.to_mode != StorageMode::CacheService {
+    if args.to_url.is_some()
+        && !matches!(
+            args.to_mode,
+            StorageMode::CacheService | StorageMode::ObjectStore
+        )
+    {
         return Err(Failure::invalid(
-            "--to-url applies to --to-mode cache_service only",
+            "--to-url applies to --to-mode cache_service and object_store only",
         ));
     }
     if same_store(source, &to) {
@@ -232,6 +246,17 @@ fn same_store(a: &StorageConfig, b: &StorageConfig) -> bool {
                         .map(|u| u.trim_end_matches('/'))
                 && a.namespace == b.namespace
         }
+        (StorageMode::ObjectStore, StorageMode::ObjectStore) => {
+            let url = |c: &StorageConfig| {
+                c.object_store_url
+                    .as_deref()
+                    .map(|u| u.trim_end_matches('/').to_owned())
+            };
+            a.object_store_url
+                .as_deref()
+                .is_some_and(|u| !u.starts_with("memory:"))
+                && url(a) == url(b)
+        }
         // Two memory stores are always two stores.
         _ => false,
     }
@@ -245,6 +270,10 @@ fn describe(config: &StorageConfig) -> String {
             "cache_service {} ({})",
             config.cache_service_url.as_deref().unwrap_or("in-process"),
             config.namespace
+        ),
+        StorageMode::ObjectStore => format!(
+            "object_store {}",
+            config.object_store_url.as_deref().unwrap_or("(no URL)")
         ),
     }
 }
