@@ -5,8 +5,8 @@
 //! (or the older `CACHE_SERVICE_TEST_S3_ENDPOINT`), `SEAWEEDFS_S3_ENDPOINTS` (every gateway),
 //! `SEAWEEDFS_BUCKET` (or `CACHE_SERVICE_TEST_S3_BUCKET`; the bucket must exist), credentials
 //! in `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` (default `test`/`test`). Without an endpoint a
-//! test skips with a printed reason, except in CI (`CI` set) where it fails: CI must never
-//! pass without having talked to S3.
+//! test skips with a printed reason, except in CI (`CI` or `PERFSTORE_REQUIRE_S3` set) where it
+//! fails: CI must never pass without having talked to S3.
 
 mod common;
 mod scenarios;
@@ -31,7 +31,7 @@ fn s3_env(test: &str) -> Option<S3Env> {
     let Some(endpoint) = endpoint else {
         let reason = "no S3 engine: AWS_ENDPOINT_URL is not set (run under \
                       `scripts/seaweedfs.sh run cluster -- cargo test -p cache-service --test s3`)";
-        if std::env::var_os("CI").is_some() {
+        if std::env::var_os("CI").is_some() || std::env::var_os("PERFSTORE_REQUIRE_S3").is_some() {
             panic!("{test}: {reason}; CI must run the S3 tests");
         }
         eprintln!("SKIPPED {test}: {reason}");

@@ -40,6 +40,17 @@ pub fn with_endpoint(bucket: &str, endpoint: Option<&str>) -> Result<FileStore, 
     if endpoint.starts_with("http://") && std::env::var_os("AWS_ALLOW_HTTP").is_none() {
         builder = builder.with_allow_http(true);
     }
+    // A client waits at most ~10 s for an unreachable engine (object_store's default retries
+    // for up to 3 minutes), then gets a 500 naming the storage error.
+    builder = builder.with_retry(object_store::RetryConfig {
+        backoff: object_store::BackoffConfig {
+            init_backoff: std::time::Duration::from_millis(100),
+            max_backoff: std::time::Duration::from_secs(2),
+            base: 2.0,
+        },
+        max_retries: 4,
+        retry_timeout: std::time::Duration::from_secs(10),
+    });
     let store = builder.build().map_err(|e| e.to_string())?;
     Ok(FileStore::from_object_store(
         Arc::new(store),
