@@ -51,6 +51,8 @@ pub struct PutArgs {
     /// Store as text (must be UTF-8).
     #[arg(long)]
     pub text: bool,
+    #[command(flatten)]
+    pub labels: crate::workflows::session::LabelArgs,
 }
 
 /// Arguments of `head`.
@@ -123,6 +125,9 @@ pub async fn put(store: &Store, args: &PutArgs) -> Result<(), Failure> {
     use tokio::io::AsyncReadExt;
     let path = args.path.parse()?;
     let mut input = open_input(args.file.as_ref()).await?;
+    // The session's context (time, fingerprint, git, labels) is recorded once valid input is
+    // about to be written.
+    let record = || crate::workflows::session::record_session(store, path.session(), &args.labels);
     let read_failed = |e: std::io::Error| Failure::other(format!("cannot read the input: {e}"));
     let mut bytes = Vec::with_capacity(WHOLE_INPUT_LIMIT as usize + 1);
     if args.json || args.text {
@@ -135,6 +140,7 @@ pub async fn put(store: &Store, args: &PutArgs) -> Result<(), Failure> {
             .map_err(read_failed)?;
         if bytes.len() as u64 > WHOLE_INPUT_LIMIT {
             let rest = std::io::Cursor::new(bytes).chain(input);
+            record().await?;
             store.put_stream(&path, Box::pin(rest)).await?;
             return Ok(());
         }
@@ -153,6 +159,7 @@ pub async fn put(store: &Store, args: &PutArgs) -> Result<(), Failure> {
             Err(e) => Artifact::binary(e.into_bytes()),
         }
     };
+    record().await?;
     store.put(&path, artifact).await?;
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! `perfstore`: store, inspect and serve performance-analysis artifacts.
 //!
 //! Exit codes: 0 ok; 2 invalid input (usage, bad name or key, bad JSON with `--json`, bad
-//! configuration); 3 not found; 4 a regression with `diff --fail-on-regression`; 1 anything
+//! configuration); 3 not found; 4 a regression and 5 an incomplete candidate with `diff --fail-on-regression`; 1 anything
 //! else. Every error is one line on stderr.
 
 mod artifacts;
@@ -69,8 +69,14 @@ enum Command {
     Export(workflows::transfer::ExportArgs),
     /// Mirror a session into another backend (only missing or different artifacts move).
     Copy(workflows::transfer::CopyArgs),
-    /// Compare two sessions metric by metric (exit 4 on a regression with --fail-on-regression).
+    /// Compare two sessions metric by metric (with --fail-on-regression: exit 4 on a
+    /// regression, 5 when the candidate lacks something the base has).
     Diff(workflows::diff::DiffArgs),
+    /// Show a target's metrics across sessions, oldest first, with a sparkline each.
+    History(workflows::history::HistoryArgs),
+    /// Store which way metrics are better (and their thresholds) for every later diff.
+    #[command(subcommand)]
+    Rules(workflows::rules::RulesCommand),
     /// Name sessions: baselines, used as @name wherever a session is given.
     #[command(subcommand)]
     Baseline(workflows::baseline::BaselineCommand),
@@ -118,6 +124,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             workflows::transfer::copy(&cli.storage_config()?, args, &cli.stats).await
         }
         Command::Diff(args) => workflows::diff::run(&cli.open()?, args).await,
+        Command::History(args) => workflows::history::run(&cli.open()?, args).await,
+        Command::Rules(cmd) => workflows::rules::run(&cli.open()?, cmd).await,
         Command::Baseline(cmd) => workflows::baseline::run(&cli.open()?, cmd).await,
         Command::Session(cmd) => workflows::session::run(&cli.open()?, cmd).await,
     }

@@ -1,8 +1,13 @@
-//! `diff`: compare two sessions, metric by metric, and optionally fail on a regression.
+//! `diff`: compare two sessions, metric by metric, and optionally fail on a regression or an
+//! incomplete candidate.
+//!
+//! Direction per metric: the flags here first, then the rules stored with `perfstore rules`,
+//! then the metric's name (`throughput`, `*_per_s`, `*hit_rate*`, … are higher-is-better).
 
 use clap::{Args, ValueEnum};
 use perfstore::diff::render::{Format as RenderFormat, render};
-use perfstore::diff::{DiffOptions, Direction, MetricRule, Threshold, diff_sessions};
+use perfstore::diff::{DiffOptions, Direction, MetricRule, SessionDiff, Threshold, diff_sessions};
+use perfstore::direction::set_rule;
 use perfstore::{KeyPrefix, Store, TargetName};
 
 use super::resolve;
@@ -10,6 +15,10 @@ use crate::failure::Failure;
 
 /// Exit code of `diff --fail-on-regression` when a metric regressed.
 pub const EXIT_REGRESSION: u8 = 4;
+
+/// Exit code of `diff --fail-on-regression` when the candidate lacks a target, artifact or
+/// metric the base has, or nothing was compared (unless `--allow-missing`). A regression wins.
+pub const EXIT_INCOMPLETE: u8 = 5;
 
 /// Output format of `diff`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
@@ -49,11 +58,12 @@ pub struct DiffArgs {
     /// Relative change beyond which a metric regressed or improved: 5% or 0.05.
     #[arg(long, value_name = "CHANGE", default_value = "5%", value_parser = parse_threshold)]
     pub threshold: f64,
-    /// Metrics (glob over the JSON path, or KEYGLOB:PATHGLOB) where a drop is a regression.
-    #[arg(long, value_name = "GLOB", value_parser = parse_glob)]
+    /// Metrics (glob over the JSON path, or KEYGLOB:PATHGLOB) where a drop is a regression
+    /// (higher is better), whatever their name implies.
+    #[arg(long, visible_alias = "higher-is-better", value_name = "GLOB", value_parser = parse_glob)]
     pub lower_is_worse: Vec<String>,
-    /// Metrics where a rise is a regression (the default for every metric).
-    #[arg(long, value_name = "GLOB", value_parser = parse_glob)]
+    /// Metrics where a rise is a regression (lower is better), whatever their name implies.
+    #[arg(long, visible_alias = "lower-is-better", value_name = "GLOB", value_parser = parse_glob)]
     pub higher_is_worse: Vec<String>,
     /// Metrics whose changes are reported but never regressions or improvements. When several
     /// of these globs match one metric, the one with the most literal characters wins.
@@ -65,9 +75,34 @@ pub struct DiffArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: DiffFormat,
-    /// Exit with status 4 if any metric regressed.
+    /// Exit with status 4 if any metric regressed, or 5 if the candidate lacks a target,
+    /// artifact or metric the base has or nothing was compared.
     #[arg(long)]
     pub fail_on_regression: bool,
+    /// With --fail-on-regression: what the candidate lacks does not fail the diff (exit 0).
+    #[arg(long)]
+    pub allow_missing: bool,
+    /// Significance level for metrics with samples (arrays of 2+ numbers): a change is a
+    /// regression only if the Mann-Whitney U test gives p below it.
+    #[arg(long, value_name = "P", default_value_t = 0.05, value_parser = parse_alpha)]
+    pub alpha: f64,
+    /// Ignore the direction rules stored with `perfstore rules`.
+    #[arg(long)]
+    pub no_stored_rules: bool,
+    /// Store this run's --lower-is-worse/--higher-is-worse/--neutral globs as rules, so every
+    /// later diff and history uses them (`perfstore rules ls` lists them).
+    #[arg(long)]
+    pub save_rules: bool,
+}
+
+/// A significance level: strictly between 0 and 1.
+pub fn parse_alpha(value: &str) -> Result<f64, String> {
+    match value.trim().parse::<f64>() {
+        Ok(a) if a > 0.0 && a < 1.0 => Ok(a),
+        _ => Err(format!(
+            "{value:?} is not a significance level: write a number between 0 and 1, e.g. 0.05"
+        )),
+    }
 }
 
 /// `5%` → 0.05; `0.05` → 0.05. A bare number must be a fraction (0 to 1), so `5` is refused
@@ -134,19 +169,34 @@ fn rules(args: &DiffArgs) -> Vec<MetricRule> {
     rules.into_iter().map(|(_, _, rule)| rule).collect()
 }
 
-/// `diff`: prints the comparison; exit 4 with `--fail-on-regression` if a metric regressed.
+/// `diff`: prints the comparison; with `--fail-on-regression`, exit 4 if a metric regressed,
+/// else 5 if the candidate is incomplete (unless `--allow-missing`).
 pub async fn run(store: &Store, args: &DiffArgs) -> Result<(), Failure> {
     let base = resolve(store, &args.base).await?;
     let candidate = resolve(store, &args.candidate).await?;
+    let rules = rules(args);
+    if args.save_rules {
+        if rules.is_empty() {
+            return Err(Failure::invalid(
+                "--save-rules needs at least one --lower-is-worse, --higher-is-worse or --neutral glob",
+            ));
+        }
+        for rule in &rules {
+            set_rule(store, rule.clone()).await?;
+        }
+    }
     let options = DiffOptions {
         threshold: Threshold {
             relative: args.threshold,
             direction: Direction::HigherIsWorse,
         },
-        rules: rules(args),
+        rules,
         target: args.target.as_deref().map(TargetName::new).transpose()?,
         key_prefix: args.key.as_deref().map(KeyPrefix::new).transpose()?,
         unified_diff: args.unified,
+        infer_direction: true,
+        use_stored_rules: !args.no_stored_rules,
+        alpha: args.alpha,
     };
     let diff = diff_sessions(store, &base, &candidate, &options).await?;
     let text = render(&diff, args.format.into());
@@ -155,12 +205,47 @@ pub async fn run(store: &Store, args: &DiffArgs) -> Result<(), Failure> {
     } else {
         println!("{text}");
     }
-    if args.fail_on_regression && diff.has_regressions() {
+    gate(&diff, args)
+}
+
+/// The exit status `--fail-on-regression` asks for: 4 on a regression, else 5 when the
+/// candidate is incomplete or nothing was compared (unless `--allow-missing`).
+fn gate(diff: &SessionDiff, args: &DiffArgs) -> Result<(), Failure> {
+    if !args.fail_on_regression {
+        return Ok(());
+    }
+    let (base, candidate) = (&diff.base, &diff.candidate);
+    if diff.has_regressions() {
+        let n = diff.summary.regressions;
         return Err(Failure::with_code(
             EXIT_REGRESSION,
             format!(
-                "{} regression(s) beyond the threshold in {candidate} against {base}",
-                diff.summary.regressions
+                "{n} {} beyond the threshold in {candidate} against {base}",
+                if n == 1 { "regression" } else { "regressions" }
+            ),
+        ));
+    }
+    if args.allow_missing {
+        return Ok(());
+    }
+    if let Some(first) = diff.missing.first() {
+        let n = diff.missing.len();
+        return Err(Failure::with_code(
+            EXIT_INCOMPLETE,
+            format!(
+                "{candidate} is incomplete: {n} {} of {base} missing, first {first} (--allow-missing to pass)",
+                if n == 1 { "item" } else { "items" }
+            ),
+        ));
+    }
+    if diff.compared_nothing() {
+        return Err(Failure::with_code(
+            EXIT_INCOMPLETE,
+            format!(
+                "nothing compared: no artifact of {base} is also in {candidate}{} (--allow-missing to pass)",
+                args.target
+                    .as_deref()
+                    .map_or(String::new(), |t| format!(" for target {t}"))
             ),
         ));
     }
@@ -197,6 +282,10 @@ mod tests {
             unified: false,
             format: DiffFormat::Table,
             fail_on_regression: false,
+            allow_missing: false,
+            alpha: 0.05,
+            no_stored_rules: false,
+            save_rules: false,
         };
         let order: Vec<(String, Option<Direction>)> = rules(&args)
             .into_iter()

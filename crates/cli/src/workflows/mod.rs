@@ -6,7 +6,9 @@
 pub mod baseline;
 pub mod console;
 pub mod diff;
+pub mod history;
 pub mod progress;
+pub mod rules;
 pub mod session;
 pub mod transfer;
 

@@ -30,6 +30,8 @@ pub struct ImportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    #[command(flatten)]
+    pub labels: super::session::LabelArgs,
 }
 
 /// Arguments of `export`.
@@ -115,6 +117,7 @@ pub async fn import(store: &Store, args: &ImportArgs) -> Result<(), Failure> {
     let bar = Bar::new("importing");
     let options = ImportOptions {
         progress: bar.callback(),
+        labels: args.labels.map(),
         ..ImportOptions::default()
     };
     let result = import_dir(store, &session, &args.dir, &options).await;

@@ -31,11 +31,25 @@ pub fn render(diff: &SessionDiff, format: Format) -> String {
     }
 }
 
-fn number(v: f64) -> String {
+/// A number for people: integers as such, others to 10 significant digits (so a median of
+/// 10.1 and 10.2 shows as 10.15, not 10.149999999999999).
+pub fn number(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{v:.0}")
+        return format!("{v:.0}");
+    }
+    let plain = format!("{v}");
+    if plain.len() <= 10 || !v.is_finite() {
+        return plain;
+    }
+    let decimals = (10 - v.abs().log10().ceil() as i32).clamp(0, 15) as usize;
+    let rounded = format!("{v:.decimals$}");
+    if rounded.contains('.') {
+        rounded
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_owned()
     } else {
-        format!("{v}")
+        rounded
     }
 }
 
