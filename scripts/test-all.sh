@@ -15,6 +15,9 @@ cargo test -p perfstore --no-default-features --all-targets
 if [[ -x tests/compat/run.sh ]]; then
     tests/compat/run.sh
 fi
+# The web console, the report and /docs in headless Chromium (installs chromium and
+# playwright-core when missing; about a minute).
+tests/browser/run.sh
 scripts/bench-vs-reference.sh --quick
 # A 64 MiB artifact through `perfstore put/get` and our server on disk: every peak RSS < 64 MiB.
 scripts/stream-rss.sh 64

@@ -15,6 +15,8 @@ use crate::views::{
 
 /// The console's stylesheet (served at `/assets/console.css`, inlined in reports).
 pub const CSS: &str = include_str!("../assets/console.css");
+/// The console's icon.
+pub const FAVICON: &str = include_str!("../assets/favicon.svg");
 
 /// Where HTML is going: the live console (links between pages) or a report file (no links).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,7 +31,9 @@ pub enum Mode {
 pub fn page(mode: Mode, title: &str, body: &str) -> String {
     let (style, nav) = match mode {
         Mode::Console => (
-            "<link rel=\"stylesheet\" href=\"/assets/console.css\">".to_owned(),
+            "<link rel=\"stylesheet\" href=\"/assets/console.css\">\
+             <link rel=\"icon\" type=\"image/svg+xml\" href=\"/assets/favicon.svg\">"
+                .to_owned(),
             "<nav><a class=\"brand\" href=\"/\">perfstore</a>\
              <a href=\"/\">Sessions</a><a href=\"/compare\">Compare</a><a href=\"/history\">History</a></nav>"
                 .to_owned(),
@@ -102,6 +106,33 @@ fn fingerprint_html(row: &SessionRow) -> String {
     }
 }
 
+/// An RFC 3339 time as `2026-12-03 13:34:27Z` (seconds are enough to tell runs apart).
+fn when(created_at: Option<&str>) -> String {
+    match created_at {
+        Some(t) if t.len() >= 19 && t.is_char_boundary(19) => {
+            format!(
+                "{}{}",
+                t[..19].replacen('T', " ", 1),
+                if t.ends_with('Z') { "Z" } else { "" }
+            )
+        }
+        Some(t) => t.to_owned(),
+        None => String::new(),
+    }
+}
+
+/// A commit shortened to 12 characters, the whole hash on hover.
+fn commit_html(commit: Option<&str>) -> String {
+    match commit {
+        Some(c) => format!(
+            "<span title=\"{}\">{}</span>",
+            esc(c),
+            esc(&c.chars().take(12).collect::<String>())
+        ),
+        None => String::new(),
+    }
+}
+
 /// The sessions page.
 pub fn sessions_page(view: &SessionsView) -> String {
     let mut body = format!(
@@ -120,8 +151,8 @@ pub fn sessions_page(view: &SessionsView) -> String {
     for row in &view.sessions {
         let _ = write!(
             body,
-            "<tr data-session=\"{}\"{}><td class=\"name\">{} {}</td><td>{}</td><td>{}</td><td class=\"mono\">{}</td>\
-             <td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            "<tr data-session=\"{}\"{}><td class=\"name\">{} {}</td><td class=\"nowrap\">{}</td><td>{}</td>\
+             <td class=\"mono\">{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n nowrap\">{}</td></tr>",
             esc(row.session.as_str()),
             if row.baselines.is_empty() {
                 ""
@@ -130,9 +161,9 @@ pub fn sessions_page(view: &SessionsView) -> String {
             },
             session_link(Mode::Console, row.session.as_str()),
             baseline_badges(&row.baselines),
-            esc(row.created_at.as_deref().unwrap_or("")),
+            esc(&when(row.created_at.as_deref())),
             labels_html(row),
-            esc(row.git_commit.as_deref().unwrap_or("")),
+            commit_html(row.git_commit.as_deref()),
             fingerprint_html(row),
             row.targets,
             row.artifacts,
@@ -155,7 +186,7 @@ pub fn session_page(view: &SessionView) -> String {
         baseline_badges(&row.baselines),
         esc(row.created_at.as_deref().unwrap_or("not recorded")),
         labels_html(row),
-        esc(row.git_commit.as_deref().unwrap_or("")),
+        commit_html(row.git_commit.as_deref()),
         fingerprint_html(row),
         row.targets,
         row.artifacts,

@@ -43,6 +43,7 @@ pub fn router(store: Store) -> Router {
         .route("/api/compare", get(compare_json))
         .route("/api/history", get(history_json))
         .route("/assets/console.css", get(stylesheet))
+        .route("/assets/favicon.svg", get(favicon))
         .fallback(not_found)
         .with_state(store)
 }
@@ -152,6 +153,17 @@ async fn stylesheet() -> Response {
             (header::CACHE_CONTROL, "max-age=300"),
         ],
         pages::CSS,
+    )
+        .into_response()
+}
+
+async fn favicon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "max-age=86400"),
+        ],
+        pages::FAVICON,
     )
         .into_response()
 }

@@ -49,17 +49,14 @@ pub struct SessionsView {
     pub sessions: Vec<SessionRow>,
 }
 
-/// The commit a session was recorded from: its recorded git checkout, else a `commit` label.
+/// The commit a session ran: a `commit` label given by the user, else the git checkout
+/// recorded when the session was first written.
 fn git_commit(meta: Option<&SessionMeta>) -> Option<String> {
     let meta = meta?;
-    meta.git
-        .as_ref()
-        .and_then(|g| g.commit.clone())
-        .or_else(|| {
-            ["commit", "git_commit", "git-commit", "sha"]
-                .iter()
-                .find_map(|k| meta.labels.get(*k).cloned())
-        })
+    ["commit", "git_commit", "git-commit", "sha"]
+        .iter()
+        .find_map(|k| meta.labels.get(*k).cloned())
+        .or_else(|| meta.git.as_ref().and_then(|g| g.commit.clone()))
 }
 
 /// The row of one session.
