@@ -24,7 +24,7 @@ import servers
 from conftest import require_ours
 
 METHODS = ('get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace')
-EXTENSIONS_TAG = 'perfstore extensions'
+EXTENSIONS_TAG = 'perfstore-extensions'
 
 
 def not_served(path: str) -> bool:

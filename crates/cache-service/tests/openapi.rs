@@ -533,6 +533,8 @@ async fn docs_page_and_every_file_it_loads_come_from_the_binary() {
     assert!(init.contains("\"url\": \"/openapi.json\""), "{init}");
     assert!(init.contains("BaseLayout"), "{init}");
     assert!(!init.contains("petstore"), "{init}");
+    // No validator badge: nothing is fetched from validator.swagger.io.
+    assert!(init.contains("\"validatorUrl\": \"none\""), "{init}");
     let every_asset: BTreeSet<String> = DOCS_ASSETS.iter().map(|a| format!("/docs/{a}")).collect();
     assert_eq!(every_asset, files.iter().cloned().collect());
     let r = app.get("/docs/oauth2-redirect").await;

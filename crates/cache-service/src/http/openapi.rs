@@ -41,7 +41,7 @@ pub const DOCS_PATH: &str = "/docs";
 /// Swagger UI's OAuth2 redirect page, at the reference's path.
 pub const OAUTH2_REDIRECT_PATH: &str = "/docs/oauth2-redirect";
 /// The tag of every route the reference does not have.
-pub const EXTENSIONS_TAG: &str = "perfstore extensions";
+pub const EXTENSIONS_TAG: &str = "perfstore-extensions";
 
 /// The files `/docs` loads, served as `/docs/{name}` from the vendored Swagger UI. They are
 /// public like `/docs` itself: the reference's page loads the same files from a CDN, without the key.
@@ -81,7 +81,7 @@ const DOCS_HTML: &str = r#"<!DOCTYPE html>
         version = "v0.14.0",
         description = "A Rust server wire-compatible with the MGraph-AI Cache Service v0.14.0 \
             (the routes, paths and operation ids of its `/openapi.json`), plus perfstore's \
-            extensions (tag `perfstore extensions`). Validation errors are answered 400, not 422 \
+            extensions (tag `perfstore-extensions`). Validation errors are answered 400, not 422 \
             (COMPAT.md D10). When the server requires an API key, send it in the header the \
             server names, or set it as a cookie with `POST /auth/set-auth-cookie`.",
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
@@ -228,7 +228,9 @@ static SWAGGER_CONFIG: LazyLock<Arc<utoipa_swagger_ui::Config<'static>>> = LazyL
             .deep_linking(true)
             .show_extensions(true)
             .show_common_extensions(true)
-            .oauth2_redirect_url(OAUTH2_REDIRECT_PATH),
+            .oauth2_redirect_url(OAUTH2_REDIRECT_PATH)
+            // No badge fetched from validator.swagger.io: the page makes no outside request.
+            .validator_url("none"),
     )
 });
 
@@ -291,30 +293,49 @@ enum DocsFile {
     Asset(&'static str),
 }
 
+/// A Swagger UI file as served: bytes and content type.
+type Asset = (Bytes, HeaderValue);
+
+/// Every Swagger UI file the docs routes serve, read from the vendored dist once.
+static ASSETS: LazyLock<Vec<(&'static str, Asset)>> = LazyLock::new(|| {
+    DOCS_ASSETS
+        .iter()
+        .chain(["oauth2-redirect.html"].iter())
+        .filter_map(|name| Some((*name, load_asset(name)?)))
+        .collect()
+});
+
+fn load_asset(name: &str) -> Option<Asset> {
+    let file = utoipa_swagger_ui::serve(name, SWAGGER_CONFIG.clone()).ok()??;
+    // Text types get a charset, as the reference's text responses do.
+    let content_type =
+        if file.content_type.starts_with("text/") || file.content_type.ends_with("javascript") {
+            format!("{}; charset=utf-8", file.content_type)
+        } else {
+            file.content_type
+        };
+    let bytes = match file.bytes {
+        std::borrow::Cow::Borrowed(b) => Bytes::from_static(b),
+        std::borrow::Cow::Owned(b) => Bytes::from(b),
+    };
+    Some((bytes, HeaderValue::from_str(&content_type).ok()?))
+}
+
 impl DocsFile {
-    fn bytes(&self) -> Option<(Bytes, String)> {
+    fn bytes(&self) -> Option<Asset> {
         match self {
-            DocsFile::Document => Some((document_bytes(), "application/json".to_owned())),
+            DocsFile::Document => Some((
+                document_bytes(),
+                HeaderValue::from_static("application/json"),
+            )),
             DocsFile::Page => Some((
                 Bytes::from_static(DOCS_HTML.as_bytes()),
-                "text/html; charset=utf-8".to_owned(),
+                HeaderValue::from_static("text/html; charset=utf-8"),
             )),
-            DocsFile::Asset(name) => {
-                match utoipa_swagger_ui::serve(name, SWAGGER_CONFIG.clone()) {
-                    Ok(Some(file)) => {
-                        // Text types get the charset the reference's responses carry.
-                        let content_type = if file.content_type.starts_with("text/")
-                            || file.content_type.ends_with("javascript")
-                        {
-                            format!("{}; charset=utf-8", file.content_type)
-                        } else {
-                            file.content_type
-                        };
-                        Some((Bytes::from(file.bytes.into_owned()), content_type))
-                    }
-                    Ok(None) | Err(_) => None,
-                }
-            }
+            DocsFile::Asset(name) => ASSETS
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, asset)| asset.clone()),
         }
     }
 
@@ -322,9 +343,9 @@ impl DocsFile {
         match self.bytes() {
             Some((bytes, content_type)) => {
                 let mut response = Response::new(Body::from(bytes));
-                if let Ok(v) = HeaderValue::from_str(&content_type) {
-                    response.headers_mut().insert(header::CONTENT_TYPE, v);
-                }
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_TYPE, content_type);
                 response
             }
             None => reply::internal(
