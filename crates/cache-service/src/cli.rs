@@ -17,11 +17,8 @@ use std::time::Duration;
 use crate::server::{
     AuthSettings, ConnectionLimits, DEFAULT_BODY_IDLE_TIMEOUT, DEFAULT_HEADER_TIMEOUT,
     DEFAULT_KEEP_ALIVE_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_STREAM_BYTES, DEFAULT_STAGING_GRACE, ServerConfig, StorageConfig, serve,
+    DEFAULT_MAX_STREAM_BYTES, DEFAULT_STAGING_GRACE, ServerConfig, StorageConfig, start,
 };
-
-/// The reference's default `CACHE__SERVICE__LOCAL_DISK_PATH`.
-pub const DEFAULT_DISK_PATH: &str = "/tmp/cache";
 
 /// Storage backends selectable on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,8 +69,8 @@ pub struct ServeArgs {
         value_parser = parse_storage_mode
     )]
     pub storage: StorageMode,
-    /// Root folder for `--storage disk` (same layout as the reference's local_disk mode)
-    /// [default: /tmp/cache, as the reference].
+    /// Root folder for `--storage disk`, required with it (same layout as the reference's
+    /// local_disk mode; unlike the reference, no silent /tmp/cache default).
     // A `String`, because the `perfstore` command has a global `--path` of that type and
     // clap shares the argument id between them.
     #[arg(long, env = "CACHE__SERVICE__LOCAL_DISK_PATH", value_name = "DIR")]
@@ -129,19 +126,27 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
-    /// The server configuration these arguments describe. Auth comes from
-    /// `FAST_API__AUTH__API_KEY__NAME` / `__VALUE` unless `--no-auth`.
-    pub fn config(&self) -> ServerConfig {
+    /// The server configuration these arguments describe, or what is missing from them. Auth
+    /// comes from `FAST_API__AUTH__API_KEY__NAME` / `__VALUE` unless `--no-auth`.
+    pub fn config(&self) -> Result<ServerConfig, String> {
         let storage = match self.storage {
             StorageMode::Memory => StorageConfig::Memory,
             StorageMode::Disk => StorageConfig::Disk {
-                path: PathBuf::from(self.path.as_deref().unwrap_or(DEFAULT_DISK_PATH)),
+                path: self
+                    .path
+                    .as_deref()
+                    .filter(|p| !p.trim().is_empty())
+                    .map(PathBuf::from)
+                    .ok_or(
+                        "--storage disk needs --path DIR (or CACHE__SERVICE__LOCAL_DISK_PATH): \
+                         the folder to store in",
+                    )?,
             },
             StorageMode::S3 => StorageConfig::S3 {
                 bucket: self.bucket.clone(),
             },
         };
-        ServerConfig {
+        Ok(ServerConfig {
             host: self.host.clone(),
             port: self.port,
             storage,
@@ -160,15 +165,27 @@ impl ServeArgs {
                 max_connections: self.max_connections,
             },
             staging_grace: Duration::from_secs(self.staging_grace_secs),
-        }
+        })
     }
 
-    /// Runs the server until SIGTERM or Ctrl-C, then shuts down gracefully.
+    /// Runs the server until SIGTERM or Ctrl-C, then shuts down gracefully. Once bound, prints
+    /// `listening on http://HOST:PORT` (the real port, also with `--port 0`) on stdout, the
+    /// command's one line of output; logs go to stderr.
     pub async fn run(self) -> Result<(), Box<dyn Error + Send + Sync>> {
+        let config = self.config()?;
         if self.no_auth {
             tracing::warn!("serving without an API key (--no-auth): for local development only");
         }
-        serve(self.config(), shutdown_signal()).await?;
+        let server = start(config).await?;
+        {
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            // A closed stdout must not stop the server.
+            let _ = writeln!(out, "listening on {}", server.base_url()).and_then(|()| out.flush());
+        }
+        shutdown_signal().await;
+        tracing::info!("cache service shutting down");
+        server.shutdown().await?;
         Ok(())
     }
 }
@@ -234,7 +251,7 @@ mod tests {
             "--no-auth",
         ])
         .unwrap();
-        let config = cli.serve.config();
+        let config = cli.serve.config().unwrap();
         assert_eq!(config.port, 0);
         assert_eq!(
             config.storage,
@@ -261,7 +278,7 @@ mod tests {
             "120",
         ])
         .unwrap();
-        let config = cli.serve.config();
+        let config = cli.serve.config().unwrap();
         assert_eq!(
             config.limits,
             ConnectionLimits {
@@ -273,6 +290,9 @@ mod tests {
         );
         assert_eq!(config.staging_grace, Duration::from_secs(120));
         assert!(Cli::try_parse_from(["serve", "--max-connections", "0"]).is_err());
+        let no_path = Cli::try_parse_from(["serve", "--storage", "disk"]).unwrap();
+        let err = no_path.serve.config().unwrap_err();
+        assert!(err.contains("--path"), "{err}");
         assert!(Cli::try_parse_from(["serve", "--header-timeout-secs", "0"]).is_err());
     }
 }

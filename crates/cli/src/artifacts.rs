@@ -4,12 +4,14 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
+use perfstore::baseline::list_baselines;
 use perfstore::{
     Artifact, ArtifactMeta, ArtifactPath, Key, KeyPrefix, SessionName, Store, TargetPath,
 };
 use serde_json::json;
 
 use crate::failure::Failure;
+use crate::plural::count;
 
 /// Output format of `head` and `ls`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
@@ -79,17 +81,20 @@ pub struct LsArgs {
     pub format: Format,
 }
 
-/// Arguments of `rm`.
+/// Arguments of `rm`: `rm <session> <target> <key>`, `rm <session> <target> --all` (a target),
+/// `rm <session> --all` (a whole session).
 #[derive(Debug, Args)]
 pub struct RmArgs {
     /// Session name.
     pub session: String,
-    /// Target name.
-    pub target: String,
+    /// Target name (without it, --all deletes the whole session).
+    #[arg(required_unless_present = "all")]
+    pub target: Option<String>,
     /// Key to delete.
     #[arg(required_unless_present = "all", conflicts_with = "all")]
     pub key: Option<String>,
-    /// Delete the whole target and everything in it.
+    /// Delete everything in the target, or with no target the whole session (refused while a
+    /// baseline points at the session).
     #[arg(long)]
     pub all: bool,
 }
@@ -223,7 +228,17 @@ pub async fn head(store: &Store, args: &HeadArgs) -> Result<(), Failure> {
     }
 }
 
-/// `ls`: sessions, targets of a session, or keys of a target.
+/// Fails with "not found" (exit 3, as `diff` does) unless `session` exists.
+async fn require_session(store: &Store, session: &SessionName) -> Result<(), Failure> {
+    if store.list_sessions().await?.contains(session) {
+        Ok(())
+    } else {
+        Err(Failure::not_found(format!("session {session} not found")))
+    }
+}
+
+/// `ls`: sessions, targets of a session, or keys of a target. A session or target that does
+/// not exist is "not found" (exit 3); an existing one with nothing (matching) lists nothing.
 pub async fn ls(store: &Store, args: &LsArgs) -> Result<(), Failure> {
     let names: Vec<String> = match (&args.session, &args.target) {
         (None, _) => store
@@ -234,22 +249,26 @@ pub async fn ls(store: &Store, args: &LsArgs) -> Result<(), Failure> {
             .collect(),
         (Some(session), None) => {
             let session = SessionName::new(session.as_str())?;
-            store
-                .list_targets(&session)
-                .await?
-                .into_iter()
-                .map(String::from)
-                .collect()
+            let targets = store.list_targets(&session).await?;
+            if targets.is_empty() {
+                require_session(store, &session).await?;
+            }
+            targets.into_iter().map(String::from).collect()
         }
         (Some(session), Some(target)) => {
             let target = TargetPath::parse(session, target)?;
             let prefix = KeyPrefix::new(args.prefix.clone().unwrap_or_default())?;
-            store
-                .list_keys(&target, &prefix)
-                .await?
-                .into_iter()
-                .map(Key::into_string)
-                .collect()
+            let keys = store.list_keys(&target, &prefix).await?;
+            if keys.is_empty()
+                && !store
+                    .list_targets(&target.session)
+                    .await?
+                    .contains(&target.target)
+            {
+                require_session(store, &target.session).await?;
+                return Err(Failure::not_found(format!("target {target} not found")));
+            }
+            keys.into_iter().map(Key::into_string).collect()
         }
     };
     match args.format {
@@ -265,9 +284,13 @@ pub async fn ls(store: &Store, args: &LsArgs) -> Result<(), Failure> {
     }
 }
 
-/// `rm`: one artifact, or the whole target with `--all`. Deleting nothing is "not found".
+/// `rm`: one artifact, a whole target with `--all`, or a whole session with `--all` and no
+/// target. Deleting nothing is "not found".
 pub async fn rm(store: &Store, args: &RmArgs) -> Result<(), Failure> {
-    let target = TargetPath::parse(&args.session, &args.target)?;
+    let Some(target) = &args.target else {
+        return rm_session(store, &SessionName::new(args.session.as_str())?).await;
+    };
+    let target = TargetPath::parse(&args.session, target)?;
     match &args.key {
         Some(key) => {
             let path = target.artifact(Key::new(key.as_str())?);
@@ -282,8 +305,42 @@ pub async fn rm(store: &Store, args: &RmArgs) -> Result<(), Failure> {
                     "target {target} has no artifacts"
                 )));
             }
-            eprintln!("deleted {deleted} artifacts of {target}");
+            eprintln!(
+                "deleted {} of {target}",
+                count(deleted as u64, "artifact", "artifacts")
+            );
         }
     }
+    Ok(())
+}
+
+/// `rm <session> --all`: every target of the session and its metadata. Refused while a
+/// baseline points at the session, so `@name` never silently names a deleted session.
+async fn rm_session(store: &Store, session: &SessionName) -> Result<(), Failure> {
+    require_session(store, session).await?;
+    let pointing: Vec<String> = list_baselines(store)
+        .await?
+        .into_iter()
+        .filter(|b| &b.session == session)
+        .map(|b| format!("@{}", b.name))
+        .collect();
+    if !pointing.is_empty() {
+        let removal: Vec<String> = pointing
+            .iter()
+            .map(|name| format!("perfstore baseline rm {}", &name[1..]))
+            .collect();
+        return Err(Failure::other(format!(
+            "session {session} is the baseline {}; nothing was deleted (first run: {})",
+            pointing.join(", "),
+            removal.join("; ")
+        )));
+    }
+    let targets = store.list_targets(session).await?.len();
+    let deleted = store.delete_session(session).await?;
+    eprintln!(
+        "deleted session {session}: {} in {}",
+        count(deleted as u64, "artifact", "artifacts"),
+        count(targets as u64, "target", "targets")
+    );
     Ok(())
 }

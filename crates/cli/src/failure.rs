@@ -76,28 +76,14 @@ impl From<perfstore::NameError> for Failure {
     }
 }
 
-/// Help and version go to stdout with exit 0; usage errors are one line with exit 2.
+/// Help and version go to stdout with exit 0; a usage error is clap's whole message on stderr
+/// (the argument at fault, "did you mean", the valid values, the usage line) with exit 2.
 pub fn clap_exit(e: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
+    // Nothing useful to do if the stream is gone.
+    let _ = e.print();
     match e.kind() {
-        ErrorKind::DisplayHelp
-        | ErrorKind::DisplayVersion
-        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            let _ = e.print();
-            if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-                ExitCode::from(EXIT_INVALID_INPUT)
-            } else {
-                ExitCode::SUCCESS
-            }
-        }
-        _ => {
-            let rendered = e.render().to_string();
-            let first = rendered
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("invalid usage")
-                .trim_start_matches("error: ");
-            Failure::invalid(format!("{first} (see 'perfstore --help')")).report()
-        }
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+        _ => ExitCode::from(EXIT_INVALID_INPUT),
     }
 }

@@ -2,27 +2,47 @@
 //!
 //! Exit codes: 0 ok; 2 invalid input (usage, bad name or key, bad JSON with `--json`, bad
 //! configuration); 3 not found; 4 a regression and 5 an incomplete candidate with `diff --fail-on-regression`; 1 anything
-//! else. Every error is one line on stderr.
+//! else. Every error is one line on stderr, except usage errors, which are clap's full message
+//! (the argument, suggestions, valid values, usage). A closed stdout (`perfstore ls | head`)
+//! ends the command silently by SIGPIPE, as git does.
 
 mod artifacts;
 mod failure;
+mod plural;
 mod quickstart;
 mod stats;
 mod workflows;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use perfstore::{StorageConfig, Store};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use perfstore::{StorageConfig, StorageMode, Store};
 
 use crate::failure::Failure;
 
 // The system allocator, not mimalloc: mimalloc was ~20 % faster per request, but its eagerly
 // committed arenas took a streamed 1 GiB upload's server past 100 MiB RSS (glibc: 30 MiB).
 
+/// The heading of the options every client command takes.
+const GLOBAL_HEADING: &str = "Global options";
+
+/// The environment the client reads, shown at the end of `perfstore --help`.
+const ENVIRONMENT_HELP: &str = "\
+Environment (the options above take precedence):
+  PERF_STORAGE_MODE                              the backend, as --mode [default: local]
+  PERF_LOCAL_STORAGE_PATH                        root of the local backend [default: ./perf_results]
+  PERF_CACHE_NAMESPACE                           cache-service namespace [default: perf-results]
+  URL__TARGET_SERVER__CACHE_SERVICE              cache-service URL (required with cache_service)
+  AUTH__TARGET_SERVER__CACHE_SERVICE__KEY_NAME   cache-service API-key header name, e.g. x-api-key
+  AUTH__TARGET_SERVER__CACHE_SERVICE__KEY_VALUE  cache-service API-key value (set both or neither)
+  PERF_COMPRESSION_THRESHOLD, PERF_COMPRESSION_LEVEL, PERF_LOCAL_FSYNC  storage tuning
+  NO_COLOR                                       no colour in messages and logs
+
+Exit codes: 0 ok, 1 failure, 2 invalid input or usage, 3 not found, 4 regression (diff), 5 incomplete (diff).";
+
 /// Store, inspect and serve performance-analysis artifacts (session → target → key).
 #[derive(Debug, Parser)]
-#[command(name = "perfstore", version, about)]
+#[command(name = "perfstore", version, about, after_help = ENVIRONMENT_HELP)]
 struct Cli {
     /// Backend: local, memory, cache_service or object_store [env: PERF_STORAGE_MODE, default: local]
     #[arg(long, global = true, value_name = "MODE")]
@@ -33,7 +53,8 @@ struct Cli {
     /// Cache-service namespace [env: PERF_CACHE_NAMESPACE, default: perf-results]
     #[arg(long, global = true, value_name = "NS")]
     namespace: Option<String>,
-    /// Cache-service URL [env: URL__TARGET_SERVER__CACHE_SERVICE]
+    /// Cache-service URL [env: URL__TARGET_SERVER__CACHE_SERVICE]; its API key comes from
+    /// AUTH__TARGET_SERVER__CACHE_SERVICE__KEY_NAME and __KEY_VALUE
     #[arg(long, global = true, value_name = "URL")]
     url: Option<String>,
     /// Object-store URL: s3://bucket/prefix, file:///path or memory:// (credentials from AWS_*)
@@ -61,8 +82,11 @@ enum Command {
     Rm(artifacts::RmArgs),
     /// Store a small sample session and print it back (a tour of what perfstore does).
     Quickstart(quickstart::QuickstartArgs),
-    /// Run the cache service (wire-compatible with the MGraph-AI Cache Service).
+    /// Run the cache service (wire-compatible with the MGraph-AI Cache Service); prints
+    /// `listening on http://HOST:PORT` on stdout once bound.
     Serve(cache_service::cli::ServeArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
+    Completions(CompletionsArgs),
     /// Import a folder DIR/<target>/<key…> into a session (resumable: unchanged files are skipped).
     Import(workflows::transfer::ImportArgs),
     /// Export a session into a folder DIR/<target>/<key…> (never clobbers without --overwrite).
@@ -83,10 +107,24 @@ enum Command {
     /// Describe sessions.
     #[command(subcommand)]
     Session(workflows::session::SessionCommand),
+    /// Serve the web console over the store (binds 127.0.0.1 by default; prints its URL).
+    Ui(workflows::console::UiArgs),
+    /// Write one self-contained HTML file: a session's comparison and history charts.
+    Report(workflows::console::ReportArgs),
+}
+
+/// Arguments of `completions`.
+#[derive(Debug, clap::Args)]
+struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    shell: clap_complete::Shell,
 }
 
 impl Cli {
-    /// The storage configuration: flags first, then the environment, then defaults.
+    /// The storage configuration: flags first, then the environment, then defaults. The
+    /// library's in-process cache service (no URL) is refused here: a command's data would be
+    /// gone when it exits.
     fn storage_config(&self) -> Result<StorageConfig, Failure> {
         let flag = |name: &str| match name {
             "PERF_STORAGE_MODE" => self.mode.clone(),
@@ -96,13 +134,172 @@ impl Cli {
             "PERF_OBJECT_STORE_URL" => self.object_store_url.clone(),
             _ => None,
         };
-        StorageConfig::from_lookup(|name| flag(name).or_else(|| std::env::var(name).ok()))
-            .map_err(Failure::from)
+        let config =
+            StorageConfig::from_lookup(|name| flag(name).or_else(|| std::env::var(name).ok()))
+                .map_err(Failure::from)?;
+        if config.mode == StorageMode::CacheService && config.cache_service_url.is_none() {
+            return Err(Failure::invalid(
+                "--mode cache_service needs the service's URL: pass --url URL or set \
+                 URL__TARGET_SERVER__CACHE_SERVICE (without one, everything would be stored in a \
+                 throw-away in-process service)",
+            ));
+        }
+        Ok(config)
     }
 
     fn open(&self) -> Result<Store, Failure> {
-        let store = self.storage_config()?.open().map_err(Failure::from)?;
+        let config = self.storage_config()?;
+        warn_if_ephemeral(&config);
+        let store = config.open().map_err(Failure::from)?;
         Ok(self.stats.measure("store", store))
+    }
+}
+
+/// `--mode memory` keeps nothing once the command exits; say so rather than lose data quietly.
+fn warn_if_ephemeral(config: &StorageConfig) {
+    if config.mode == StorageMode::Memory {
+        eprintln!(
+            "perfstore: warning: --mode memory keeps nothing: the store is gone when this command exits"
+        );
+    }
+}
+
+/// The command line: `Cli` with every global option under its own help heading, and without
+/// the client options on `serve`.
+fn command() -> clap::Command {
+    let mut cmd = Cli::command();
+    let globals: Vec<clap::Arg> = cmd
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .cloned()
+        .collect();
+    for arg in &globals {
+        cmd = cmd.mut_arg(arg.get_id(), |a| a.help_heading(GLOBAL_HEADING));
+    }
+    // clap copies a global option into every subcommand that has no argument of that id, so
+    // hidden stand-ins keep the client options out of `serve` (refused after parsing).
+    cmd.mut_subcommand("serve", |serve| {
+        let own: Vec<clap::Id> = serve.get_arguments().map(|a| a.get_id().clone()).collect();
+        let stand_ins: Vec<clap::Arg> = globals
+            .iter()
+            .filter(|a| !own.contains(a.get_id()))
+            .map(|a| a.clone().global(false).hide(true))
+            .collect();
+        serve.args(stand_ins)
+    })
+}
+
+/// The client options given with `serve` (before or after it), as `--name`.
+fn client_options_given_to_serve(cmd: &clap::Command, matches: &clap::ArgMatches) -> Vec<String> {
+    let Some(serve) = cmd.find_subcommand("serve") else {
+        return Vec::new();
+    };
+    serve
+        .get_arguments()
+        .filter(|a| a.is_hide_set())
+        .filter(|a| {
+            matches.value_source(a.get_id().as_str())
+                == Some(clap::parser::ValueSource::CommandLine)
+        })
+        .filter_map(|a| a.get_long().map(|long| format!("--{long}")))
+        .collect()
+}
+
+/// Parses the command line; usage errors, help and version come back as clap errors.
+fn parse() -> Result<Cli, clap::Error> {
+    let mut cmd = command();
+    let matches = cmd.try_get_matches_from_mut(std::env::args_os())?;
+    if let Some(("serve", _)) = matches.subcommand() {
+        let given = client_options_given_to_serve(&cmd, &matches);
+        if let Some(serve) = cmd
+            .find_subcommand_mut("serve")
+            .filter(|_| !given.is_empty())
+        {
+            let one = given.len() == 1;
+            return Err(serve.error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!(
+                    "{} {} of the client commands; `perfstore serve` does not take {} (its \
+                     storage is --storage, --path, --bucket)",
+                    given.join(", "),
+                    if one { "is an option" } else { "are options" },
+                    if one { "it" } else { "them" },
+                ),
+            ));
+        }
+    }
+    Cli::from_arg_matches(&matches)
+}
+
+/// The command line as completion scripts see it: clap_complete lists hidden arguments too, so
+/// instead of global options and `serve`'s stand-ins, every client command gets plain copies.
+fn completion_command() -> clap::Command {
+    fn with_copies(cmd: clap::Command, globals: &[clap::Arg]) -> clap::Command {
+        let own: Vec<clap::Id> = cmd.get_arguments().map(|a| a.get_id().clone()).collect();
+        let children: Vec<String> = cmd
+            .get_subcommands()
+            .map(|c| c.get_name().to_owned())
+            .collect();
+        let mut cmd = cmd.args(
+            globals
+                .iter()
+                .filter(|a| !own.contains(a.get_id()))
+                .cloned(),
+        );
+        for child in children {
+            cmd = cmd.mut_subcommand(child, |c| with_copies(c, globals));
+        }
+        cmd
+    }
+    let mut cmd = Cli::command();
+    let globals: Vec<clap::Arg> = cmd
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .map(|a| a.clone().global(false))
+        .collect();
+    for arg in &globals {
+        cmd = cmd.mut_arg(arg.get_id(), |a| a.global(false));
+    }
+    let clients: Vec<String> = cmd
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .filter(|name| name != "serve")
+        .collect();
+    for name in clients {
+        cmd = cmd.mut_subcommand(name, |c| with_copies(c, &globals));
+    }
+    cmd
+}
+
+/// Writes the completion script for `shell` on stdout.
+fn completions(args: &CompletionsArgs) -> Result<(), Failure> {
+    use std::io::Write as _;
+    let mut script = Vec::new();
+    clap_complete::generate(
+        args.shell,
+        &mut completion_command(),
+        "perfstore",
+        &mut script,
+    );
+    std::io::stdout()
+        .lock()
+        .write_all(&script)
+        .map_err(|e| Failure::other(format!("cannot write to stdout: {e}")))
+}
+
+/// Sets SIGPIPE to its default action (`true`: a write to a closed pipe ends the process
+/// quietly, as in git, instead of `println!` panicking) or back to Rust's ignore (`false`).
+#[cfg(unix)]
+fn set_sigpipe_default(default: bool) {
+    let action = if default {
+        libc::SIG_DFL
+    } else {
+        libc::SIG_IGN
+    };
+    // SAFETY: signal(2) with SIG_DFL or SIG_IGN installs no handler code, and runs before the
+    // runtime starts any thread.
+    unsafe {
+        libc::signal(libc::SIGPIPE, action);
     }
 }
 
@@ -117,26 +314,42 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let config = cli.storage_config()?;
             quickstart::run(&config, args, &cli.stats).await
         }
-        Command::Serve(args) => args.clone().run().await.map_err(Failure::other),
+        Command::Serve(args) => {
+            args.config().map_err(Failure::invalid)?;
+            args.clone().run().await.map_err(Failure::other)
+        }
+        Command::Completions(args) => completions(args),
         Command::Import(args) => workflows::transfer::import(&cli.open()?, args).await,
         Command::Export(args) => workflows::transfer::export(&cli.open()?, args).await,
         Command::Copy(args) => {
-            workflows::transfer::copy(&cli.storage_config()?, args, &cli.stats).await
+            let config = cli.storage_config()?;
+            warn_if_ephemeral(&config);
+            workflows::transfer::copy(&config, args, &cli.stats).await
         }
         Command::Diff(args) => workflows::diff::run(&cli.open()?, args).await,
         Command::History(args) => workflows::history::run(&cli.open()?, args).await,
         Command::Rules(cmd) => workflows::rules::run(&cli.open()?, cmd).await,
         Command::Baseline(cmd) => workflows::baseline::run(&cli.open()?, cmd).await,
         Command::Session(cmd) => workflows::session::run(&cli.open()?, cmd).await,
+        Command::Ui(args) => workflows::console::ui(cli.open()?, args).await,
+        Command::Report(args) => workflows::console::report(&cli.open()?, args).await,
     }
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    #[cfg(unix)]
+    set_sigpipe_default(true);
+    let cli = match parse() {
         Ok(cli) => cli,
         Err(e) => return failure::clap_exit(e),
     };
+    // The server must outlive clients that hang up: a closed socket stays an error there.
+    #[cfg(unix)]
+    if matches!(cli.command, Command::Serve(_)) {
+        set_sigpipe_default(false);
+    }
     tracing_subscriber::fmt()
+        .with_ansi(colour_on_stderr())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
@@ -158,4 +371,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => failure.report(),
     }
+}
+
+/// Colour in logs only on a terminal, and never with `NO_COLOR` set (no-color.org).
+fn colour_on_stderr() -> bool {
+    use std::io::IsTerminal;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    !no_color && std::io::stderr().is_terminal()
 }

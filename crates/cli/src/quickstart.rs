@@ -34,6 +34,9 @@ pub async fn run(
             "perfstore quickstart: local storage at {}",
             config.local_path.display()
         ),
+        StorageMode::Memory => println!(
+            "perfstore quickstart: memory storage (nothing persists: it is gone when this command exits)"
+        ),
         mode => println!("perfstore quickstart: {mode} storage"),
     }
     for (url, nodes, parse_ms) in PAGES {

@@ -162,7 +162,8 @@ fn ls_lists_sessions_targets_and_keys_with_prefix() {
     )))
     .unwrap();
     assert_eq!(json, serde_json::json!(["a", "c"]));
-    assert_eq!(stdout(&perfstore(dir.path(), &["ls", "nope"], None)), "");
+    let missing = perfstore(dir.path(), &["ls", "nope"], None);
+    assert_eq!((code(&missing), stdout(&missing)), (3, String::new()));
 }
 
 #[test]
@@ -282,7 +283,7 @@ fn flags_override_env_and_an_unknown_mode_lists_the_valid_ones() {
 }
 
 #[test]
-fn usage_errors_are_one_line_with_exit_2() {
+fn usage_errors_exit_2_with_clap_s_message_and_its_usage_line() {
     let dir = tempfile::tempdir().unwrap();
     for args in [
         &["frobnicate"][..],
@@ -291,12 +292,10 @@ fn usage_errors_are_one_line_with_exit_2() {
     ] {
         let out = perfstore(dir.path(), args, None);
         assert_eq!(code(&out), 2, "{args:?}");
-        assert_eq!(
-            stderr(&out).lines().count(),
-            1,
-            "{args:?}: {}",
-            stderr(&out)
-        );
+        let err = stderr(&out);
+        assert!(err.starts_with("error: "), "{args:?}: {err}");
+        assert!(err.contains("try '--help'"), "{args:?}: {err}");
+        assert!(stdout(&out).is_empty());
     }
     assert_eq!(code(&perfstore(dir.path(), &["--help"], None)), 0);
 }
@@ -397,23 +396,26 @@ async fn every_command_works_against_the_cache_service() {
     server.stop().await.unwrap();
 }
 
+/// The library's in-process service (no URL) would lose a command's data at exit: the CLI
+/// refuses it and names both ways to give the URL.
 #[test]
-fn cache_service_mode_without_a_url_runs_an_in_process_service() {
+fn cache_service_mode_without_a_url_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let out = perfstore(dir.path(), &["--mode", "cache_service", "ls"], None);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let out = perfstore(dir.path(), &["--mode", "cache_service", "quickstart"], None);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(
-        stdout(&out).contains("cache_service storage"),
-        "{}",
-        stdout(&out)
-    );
-    assert!(
-        stdout(&out).contains("example_com_blog_perf/"),
-        "{}",
-        stdout(&out)
-    );
+    for command in [
+        &["ls"][..],
+        &["quickstart"][..],
+        &["copy", "s", "--to-mode", "memory"][..],
+    ] {
+        let args = [&["--mode", "cache_service"][..], command].concat();
+        let out = perfstore(dir.path(), &args, None);
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("--url") && err.contains("URL__TARGET_SERVER__CACHE_SERVICE"),
+            "{err}"
+        );
+    }
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
 }
 
 /// Issue 12 B3: a `put` killed with SIGKILL mid-stream leaves its temp file; once it is old,

@@ -24,7 +24,8 @@ fn ok(out: &Output) -> String {
     stdout(out)
 }
 
-/// Fails with `expected` and exactly one line on stderr.
+/// Fails with `expected` and its message on stderr: clap's whole message for a usage error,
+/// else one line (after the `skipped` lines of an import that skipped files).
 #[track_caller]
 fn fails(out: &Output, expected: i32) -> String {
     assert_eq!(
@@ -35,8 +36,18 @@ fn fails(out: &Output, expected: i32) -> String {
         stderr(out)
     );
     let err = stderr(out);
-    assert_eq!(err.lines().count(), 1, "one line on stderr: {err:?}");
-    assert!(err.starts_with("perfstore: "), "{err}");
+    if err.starts_with("error: ") {
+        assert_eq!(expected, 2, "a usage error: {err}");
+        assert!(err.contains("try '--help'"), "clap's whole message: {err}");
+        return err;
+    }
+    let mut lines: Vec<&str> = err.lines().collect();
+    let message = lines.pop().unwrap_or_default();
+    assert!(
+        lines.iter().all(|l| l.starts_with("  skipped ")),
+        "one line on stderr: {err:?}"
+    );
+    assert!(message.starts_with("perfstore: "), "{err}");
     err
 }
 
@@ -287,27 +298,27 @@ fn transfer_errors_have_their_exit_codes() {
 }
 
 #[test]
-fn import_lists_skipped_files_and_still_succeeds() {
+fn import_lists_skipped_files_and_exits_1_after_storing_the_rest() {
     let root = tempfile::tempdir().unwrap();
     let cwd = root.path();
     write(cwd, "in/t/ok.txt", b"fine");
     write(cwd, "in/t/sp ace.txt", b"bad key");
     write(cwd, "in/loose.txt", b"no target");
-    let text = ok(&perfstore(cwd, &["import", "s", "in"], None));
+    let out = perfstore(cwd, &["import", "s", "in"], None);
+    let err = fails(&out, 1);
+    let text = stdout(&out);
     assert!(
         text.contains("1 stored") && text.contains("2 skipped"),
         "{text}"
     );
     assert!(
-        text.contains("skipped loose.txt: not inside a target folder"),
-        "{text}"
+        err.contains("skipped loose.txt: not inside a target folder"),
+        "{err}"
     );
-    assert!(text.contains("skipped t/sp ace.txt: invalid key"), "{text}");
-    let report = json(&perfstore(
-        cwd,
-        &["import", "s", "in", "--format", "json"],
-        None,
-    ));
+    assert!(err.contains("skipped t/sp ace.txt: invalid key"), "{err}");
+    let out = perfstore(cwd, &["import", "s", "in", "--format", "json"], None);
+    fails(&out, 1);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let skipped: Vec<&str> = report["skipped"]
         .as_array()
         .unwrap()
@@ -913,7 +924,7 @@ fn an_import_with_failed_items_exits_1_after_storing_the_rest() {
     let out = perfstore(cwd, &["import", "s", "in"], None);
     let err = fails(&out, 1);
     assert!(
-        err.contains("1 item(s) failed to import (first: t/a:"),
+        err.contains("1 item failed to import (first: t/a:"),
         "{err}"
     );
     assert!(stdout(&out).contains("failed t/a:"), "{}", stdout(&out));

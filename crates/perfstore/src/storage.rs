@@ -333,6 +333,21 @@ impl Store {
             path,
         }
     }
+
+    /// Deletes every target of `session` and the session's own records (its metadata), and
+    /// nothing of any other session. Returns how many artifacts of its targets were deleted
+    /// (the records not counted). Baselines naming the session are left as they are.
+    pub async fn delete_session(&self, session: &SessionName) -> Result<usize> {
+        let mut deleted = 0;
+        for target in self.list_targets(session).await? {
+            deleted += self
+                .delete_target(&TargetPath::new(session.clone(), target))
+                .await?;
+        }
+        self.delete_target(&TargetPath::records_of(session.clone()))
+            .await?;
+        Ok(deleted)
+    }
 }
 
 impl Deref for Store {

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use clap::Args;
 use indicatif::HumanBytes;
 use perfstore::transfer::{
-    CopyOptions, ExportOptions, ImportOptions, ItemFailure, TransferError, copy_session,
-    export_dir, import_dir,
+    CopyOptions, ExportOptions, ImportOptions, ItemFailure, SkippedFile, TransferError,
+    copy_session, export_dir, import_dir,
 };
 use perfstore::{StorageConfig, StorageMode, Store};
 
@@ -17,6 +17,7 @@ use super::progress::Bar;
 use super::{print_json, resolve};
 use crate::artifacts::Format;
 use crate::failure::Failure;
+use crate::plural::count;
 use crate::stats::StatsArgs;
 
 /// Arguments of `import`.
@@ -27,6 +28,10 @@ pub struct ImportArgs {
     /// Folder laid out as DIR/<target>/<key…>.
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
+    /// Store files whose target or key is not a valid name under the sanitized name (each
+    /// disallowed character becomes `_`) instead of skipping them.
+    #[arg(long)]
+    pub sanitize: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -97,12 +102,17 @@ fn failed_items(verb: &str, failures: &[ItemFailure]) -> Result<(), Failure> {
     match failures.first() {
         None => Ok(()),
         Some(first) => Err(Failure::other(format!(
-            "{} item(s) failed to {verb} (first: {}: {})",
-            failures.len(),
+            "{} to {verb} (first: {}: {})",
+            failed_count(failures.len() as u64),
             first.item,
             first.reason
         ))),
     }
+}
+
+/// "1 item failed", "2 items failed".
+fn failed_count(n: u64) -> String {
+    format!("{} failed", count(n, "item", "items"))
 }
 
 fn failure_lines(out: &mut String, failures: &[ItemFailure]) {
@@ -117,6 +127,7 @@ pub async fn import(store: &Store, args: &ImportArgs) -> Result<(), Failure> {
     let bar = Bar::new("importing");
     let options = ImportOptions {
         progress: bar.callback(),
+        sanitize: args.sanitize,
         labels: args.labels.map(),
         ..ImportOptions::default()
     };
@@ -135,14 +146,34 @@ pub async fn import(store: &Store, args: &ImportArgs) -> Result<(), Failure> {
                 report.skipped.len(),
                 report.failed.items
             );
-            for s in &report.skipped {
-                let _ = writeln!(out, "  skipped {}: {}", s.path, s.reason);
-            }
             failure_lines(&mut out, &report.failures);
             print!("{out}");
         }
     }
-    failed_items("import", &report.failures)
+    let mut lines = String::new();
+    for s in &report.skipped {
+        let _ = writeln!(lines, "  skipped {}: {}", s.path, s.reason);
+    }
+    eprint!("{lines}");
+    failed_items("import", &report.failures)?;
+    skipped_files(&report.skipped, args.sanitize)
+}
+
+/// Exit 1 when files were skipped (listed on stderr), so a script notices files that were
+/// not imported.
+fn skipped_files(skipped: &[SkippedFile], sanitized: bool) -> Result<(), Failure> {
+    if skipped.is_empty() {
+        return Ok(());
+    }
+    let hint = if sanitized {
+        ""
+    } else {
+        "; --sanitize stores invalid names as valid ones"
+    };
+    Err(Failure::other(format!(
+        "{} not imported (listed above){hint}",
+        count(skipped.len() as u64, "file was", "files were")
+    )))
 }
 
 /// `export`: the session into DIR/<target>/<key…>.

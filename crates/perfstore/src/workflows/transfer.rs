@@ -211,6 +211,10 @@ pub struct ImportOptions {
     pub labels: BTreeMap<String, String>,
     /// Progress reports.
     pub progress: Option<ProgressFn>,
+    /// Map invalid target names and keys to valid ones with [`TargetName::sanitized`] and
+    /// [`Key::sanitized`] instead of skipping them; a file whose sanitized name another file
+    /// already has is skipped.
+    pub sanitize: bool,
 }
 
 impl Default for ImportOptions {
@@ -219,6 +223,7 @@ impl Default for ImportOptions {
             concurrency: DEFAULT_CONCURRENCY,
             labels: BTreeMap::new(),
             progress: None,
+            sanitize: false,
         }
     }
 }
@@ -407,9 +412,28 @@ fn artifact_of(session: &SessionName, rel: &Path) -> Result<ArtifactPath, String
     Ok(TargetPath::new(session.clone(), target).artifact(key))
 }
 
+/// [`artifact_of`] with the names sanitized (each disallowed character becomes `_`).
+fn sanitized_artifact_of(session: &SessionName, rel: &Path) -> Result<ArtifactPath, String> {
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let Some((target, key)) = parts.split_first() else {
+        return Err("empty path".to_owned());
+    };
+    if key.is_empty() {
+        return Err("not inside a target folder (expected DIR/<target>/<key>)".to_owned());
+    }
+    let target = TargetName::sanitized(target).map_err(|e| e.to_string())?;
+    let key = Key::sanitized(&key.join("/")).map_err(|e| e.to_string())?;
+    Ok(TargetPath::new(session.clone(), target).artifact(key))
+}
+
 /// Walks `dir` without following symlinks; every file is either planned or reported.
-fn scan_dir(session: &SessionName, dir: &Path) -> Scan {
+fn scan_dir(session: &SessionName, dir: &Path, sanitize: bool) -> Scan {
     let mut scan = Scan::default();
+    // Sanitized name -> the file that has it, so two files never become one artifact.
+    let mut taken: BTreeMap<String, String> = BTreeMap::new();
     let walker = walkdir::WalkDir::new(dir)
         .follow_links(false)
         .min_depth(1)
@@ -449,13 +473,28 @@ fn scan_dir(session: &SessionName, dir: &Path) -> Scan {
             scan.skipped.push(skip("not a regular file".to_owned()));
             continue;
         }
-        let path = match artifact_of(session, rel) {
+        let mapped = if sanitize {
+            sanitized_artifact_of(session, rel)
+        } else {
+            artifact_of(session, rel)
+        };
+        let path = match mapped {
             Ok(path) => path,
             Err(reason) => {
                 scan.skipped.push(skip(reason));
                 continue;
             }
         };
+        if sanitize {
+            if let Some(first) = taken.get(&item_name(&path)) {
+                scan.skipped.push(skip(format!(
+                    "its sanitized name {} is already that of {first}",
+                    item_name(&path)
+                )));
+                continue;
+            }
+            taken.insert(item_name(&path), rel_display(rel));
+        }
         match entry.metadata() {
             Ok(meta) => scan.files.push(ImportFile {
                 file: entry.path().to_path_buf(),
@@ -570,7 +609,8 @@ pub async fn import_dir(
         },
     );
     let (walk_session, walk_dir) = (session.clone(), dir.to_path_buf());
-    let scan = blocking(move || scan_dir(&walk_session, &walk_dir)).await?;
+    let sanitize = options.sanitize;
+    let scan = blocking(move || scan_dir(&walk_session, &walk_dir, sanitize)).await?;
     ensure_session(store, session, &options.labels).await?;
 
     let mut report = ImportReport {

@@ -111,9 +111,18 @@ struct EntryRef {
 const ENTRY_ATTEMPTS: usize = 3;
 
 fn backend_error(e: CacheClientError) -> Error {
+    // A refused key is fixed in the client's environment: name the variables that carry it.
+    let hint = match e.status() {
+        Some(401 | 403) => format!(
+            " (the API key is sent from {} and {})",
+            cache_client::ENV_KEY_NAME,
+            cache_client::ENV_KEY_VALUE
+        ),
+        _ => String::new(),
+    };
     Error::Backend {
         backend: "cache_service",
-        message: e.to_string(),
+        message: format!("{e}{hint}"),
         source: Some(Box::new(e)),
     }
 }
