@@ -214,3 +214,13 @@ async fn instances_sharing_a_bucket_lose_nothing_when_deletes_race_stores() {
     let apps = env.instances(3);
     scenarios::deletes_racing_stores_lose_nothing(&apps, &unique_ns("race"), 8).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_sharing_a_bucket_leave_one_consistent_entry_for_one_key() {
+    let Some(env) = s3_env("instances_sharing_a_bucket_leave_one_consistent_entry_for_one_key")
+    else {
+        return;
+    };
+    let apps = env.instances(3);
+    scenarios::distinct_stores_of_one_key_leave_a_consistent_entry(&apps, &unique_ns("key")).await;
+}

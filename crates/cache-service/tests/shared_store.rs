@@ -42,3 +42,16 @@ async fn instances_sharing_a_disk_lose_nothing_when_deletes_race_stores() {
     let apps = instances(&FileStore::local_disk(dir.path()).expect("disk"), 3);
     scenarios::deletes_racing_stores_lose_nothing(&apps, "shared", 20).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_sharing_memory_leave_one_consistent_entry_for_one_key() {
+    let apps = instances(&FileStore::memory(), 3);
+    scenarios::distinct_stores_of_one_key_leave_a_consistent_entry(&apps, "key").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_sharing_a_disk_leave_one_consistent_entry_for_one_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let apps = instances(&FileStore::local_disk(dir.path()).expect("disk"), 3);
+    scenarios::distinct_stores_of_one_key_leave_a_consistent_entry(&apps, "key").await;
+}

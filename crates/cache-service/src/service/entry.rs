@@ -186,6 +186,41 @@ impl CacheService {
         Ok(())
     }
 
+    /// When none of `paths` exists (the reference's rule), creates each one (a conditional
+    /// write each, so of concurrent creators, in any instance, only one creates a file); the
+    /// ones created go to `undo` before and `created` after. `true` if any was created here.
+    async fn create_missing(
+        &self,
+        paths: &[String],
+        bytes: &Bytes,
+        undo: &mut Vec<String>,
+        created: &mut Vec<String>,
+    ) -> ServiceResult<bool> {
+        if self.any_exists(paths).await? {
+            return Ok(false);
+        }
+        let mut any = false;
+        for path in paths {
+            undo.push(path.clone());
+            match self
+                .store()
+                .put_if(path, bytes.clone(), &Expected::Absent)
+                .await
+            {
+                Ok(Conditional::Written(_)) => {
+                    created.push(path.clone());
+                    any = true;
+                }
+                Ok(Conditional::Conflict) => {
+                    // Someone else's file: never undone by this store.
+                    undo.pop();
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(any)
+    }
+
     /// Stores a new entry: content trio per copy, by-id reference, by-hash reference.
     ///
     /// All or nothing (issue 12 W7): the entry is reachable only through its references, the
@@ -242,43 +277,47 @@ impl CacheService {
             .collect();
 
         let mut created = Vec::new();
-        // `.config` is written only when no copy has one. Without one, the content files are
-        // new too (the reference writes the trio together), so a failure removes them.
-        let fresh = !self.any_exists(&config_paths).await?;
-        if fresh {
-            undo.extend(config_paths.iter().cloned());
-            let config = FileConfig {
-                exists_strategy: "first".to_owned(),
-                file_id: file_id.clone(),
-                file_key: entry.cache_key.to_owned(),
-                file_paths: folders.clone(),
-                file_type: entry.kind.type_info(),
-            };
-            self.write_all(&config_paths, &Bytes::from(dumps_indented_of(&config, 4)))
-                .await?;
-            created.extend(config_paths.iter().cloned());
-        }
+        // `.config` is written only when no copy has one: each copy is created conditionally, so
+        // of concurrent first stores (in any instance) exactly one creates it. Without one, the
+        // content files are new too (the reference writes the trio together), so a failure of
+        // the store that created the config removes them.
+        let config = FileConfig {
+            exists_strategy: "first".to_owned(),
+            file_id: file_id.clone(),
+            file_key: entry.cache_key.to_owned(),
+            file_paths: folders.clone(),
+            file_type: entry.kind.type_info(),
+        };
+        let fresh = self
+            .create_missing(
+                &config_paths,
+                &Bytes::from(dumps_indented_of(&config, 4)),
+                undo,
+                &mut created,
+            )
+            .await?;
         if fresh {
             undo.extend(content_paths.iter().cloned());
         }
         self.write_all(&content_paths, &entry.content).await?;
         created.extend(content_paths.iter().cloned());
-        // `.metadata`: hash, size and timestamp only when first created.
-        if !self.any_exists(&metadata_paths).await? {
-            undo.extend(metadata_paths.iter().cloned());
-            let metadata = serde_json::json!({
-                "content__hash": content_hash(&entry.content),
-                "chain_hash": null,
-                "previous_version_path": null,
-                "content__size": entry.content.len(),
-                "tags": [],
-                "timestamp": now_ms(),
-                "data": {},
-            });
-            self.write_all(&metadata_paths, &Bytes::from(dumps_indented(&metadata, 4)))
-                .await?;
-            created.extend(metadata_paths.iter().cloned());
-        }
+        // `.metadata`: hash, size and timestamp only when first created (conditionally too).
+        let metadata = serde_json::json!({
+            "content__hash": content_hash(&entry.content),
+            "chain_hash": null,
+            "previous_version_path": null,
+            "content__size": entry.content.len(),
+            "tags": [],
+            "timestamp": now_ms(),
+            "data": {},
+        });
+        self.create_missing(
+            &metadata_paths,
+            &Bytes::from(dumps_indented(&metadata, 4)),
+            undo,
+            &mut created,
+        )
+        .await?;
         created.sort();
 
         // The `data` section is rewritten on every store.

@@ -167,3 +167,72 @@ pub async fn deletes_racing_stores_lose_nothing(apps: &[Arc<TestApp>], ns: &str,
         assert_eq!(r.json()["status"], "success", "{}", r.text());
     }
 }
+
+/// Concurrent first stores of one `key_based` key and file id (one content path, as the
+/// storage layer's target entries use) with different contents through every app:
+/// the `.config` and the first-store fields of `.metadata` come from one store (conditional
+/// creation), the key holds one of the stored contents whole, and the `.metadata` `data`
+/// section, rewritten by every store (last writer wins by design: it describes one store, it
+/// merges nothing), names one acknowledged store. Every acknowledged id still retrieves.
+pub async fn distinct_stores_of_one_key_leave_a_consistent_entry(apps: &[Arc<TestApp>], ns: &str) {
+    let mut tasks = Vec::new();
+    for (a, app) in apps.iter().enumerate() {
+        for i in 0..4 {
+            let (app, ns) = (Arc::clone(app), ns.to_owned());
+            tasks.push(tokio::spawn(async move {
+                let body = format!(r#"{{"writer":{a},"n":{i}}}"#);
+                let r = app
+                    .post_json(
+                        &format!("/{ns}/key_based/store/json/runs/one?file_id=entry"),
+                        &body,
+                    )
+                    .await;
+                assert_eq!(r.status, StatusCode::OK, "store: {}", r.text());
+                (r.json()["cache_id"].as_str().expect("id").to_owned(), body)
+            }));
+        }
+    }
+    let mut acknowledged = Vec::new();
+    for task in tasks {
+        acknowledged.push(task.await.expect("task"));
+    }
+    let content = format!("{ns}/data/key-based/runs/one");
+    let files: Vec<String> = apps[0]
+        .files()
+        .await
+        .into_iter()
+        .filter(|f| f.starts_with(&format!("{content}/")))
+        .collect();
+    assert_eq!(
+        files,
+        ["entry.json", "entry.json.config", "entry.json.metadata"]
+            .map(|f| format!("{content}/{f}")),
+        "one content path"
+    );
+    let content_file = files
+        .iter()
+        .find(|f| f.starts_with(&content) && f.ends_with(".json"))
+        .expect("the key's content file")
+        .clone();
+    let held: Value = serde_json::from_str(&apps[0].file_text(&content_file).await).expect("json");
+    assert!(
+        acknowledged
+            .iter()
+            .any(|(_, body)| serde_json::from_str::<Value>(body).expect("json") == held),
+        "the key holds one stored content whole: {held}"
+    );
+    let metadata: Value =
+        serde_json::from_str(&apps[0].file_text(&format!("{content_file}.metadata")).await)
+            .expect("metadata json");
+    let described = metadata["data"]["cache_id"]
+        .as_str()
+        .expect("data.cache_id");
+    assert!(
+        acknowledged.iter().any(|(id, _)| id == described),
+        "the metadata describes an acknowledged store: {metadata}"
+    );
+    for (app, (id, _)) in apps.iter().cycle().zip(&acknowledged) {
+        let r = app.get(&format!("/{ns}/retrieve/{id}/json")).await;
+        assert_eq!(r.status, StatusCode::OK, "{id}: {}", r.text());
+    }
+}
