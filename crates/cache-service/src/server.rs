@@ -265,6 +265,8 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServeError> {
         })?;
     let local = listener.local_addr()?;
     tracing::info!(addr = %local, storage = ?config.storage, auth = config.auth.enabled, limits = ?config.limits, "cache service listening");
+    #[cfg(feature = "openapi")]
+    tracing::info!("API docs at http://{local}/docs (OpenAPI document at /openapi.json)");
     Ok(start_on_with(
         listener,
         state,

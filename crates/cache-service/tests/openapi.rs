@@ -441,6 +441,23 @@ async fn documented_schemas_fit_real_responses() {
     let r = app.delete(&format!("/demo/delete/{id}")).await;
     check("/{namespace}/delete/{cache_id}", "delete", "200", &r.json());
 
+    let r = app
+        .post_json("/auth/set-auth-cookie", r#"{"cookie_value":"k1"}"#)
+        .await;
+    check("/auth/set-auth-cookie", "post", "200", &r.json());
+    for body in [r#"{"cookie_value":"\u20ac"}"#, r#"{"other":1}"#] {
+        let r = app.post_json("/auth/set-auth-cookie", body).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}");
+        check("/auth/set-auth-cookie", "post", "400", &r.json());
+    }
+    let ops = operations(&doc);
+    let cookie = &ops[&("/auth/set-auth-cookie".to_owned(), "post".to_owned())];
+    assert!(
+        cookie["responses"]["401"].is_null(),
+        "an excluded path never answers 401"
+    );
+    assert!(ops[&("/info/health".to_owned(), "get".to_owned())]["responses"]["401"].is_object());
+
     // A body that does not fit is caught by the checker itself.
     let schema = response_schema(&doc, "/info/health", "get", "200");
     assert!(conforms(&doc, &json!({"status": "ok", "extra": 1}), &schema, "b").is_err());

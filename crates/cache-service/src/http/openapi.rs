@@ -541,6 +541,17 @@ pub enum BadRequest {
     Detail(ErrorDetail),
 }
 
+/// A 400 of `POST /auth/set-auth-cookie`.
+#[derive(ToSchema, serde::Serialize)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum CookieBadRequest {
+    /// The body is not an object with a string `cookie_value`.
+    Validation(ValidationErrors),
+    /// The value cannot be a cookie (characters above U+00FF).
+    Message(ErrorMessage),
+}
+
 /// `{"detail": Schema__Cache__Error__Not_Found}`.
 #[derive(ToSchema, serde::Serialize)]
 #[allow(dead_code)]

@@ -110,10 +110,11 @@ pub async fn server(ctx: Ctx) -> Response {
     operation_id = "set_auth_cookie_auth_set_auth_cookie_post",
     summary = "Set Auth Cookie",
     request_body(content = api::SetCookieRequest, content_type = "application/json", description = "The API key to keep in an HttpOnly cookie."),
+    // No 401: the path is excluded from the API-key check.
     responses(
-        api::Failures,
         (status = 200, description = "The cookie is set (`Set-Cookie`).", body = api::SetCookieResponse),
-        (status = 400, description = "A parameter or the body is invalid (FastAPI-style issues; COMPAT.md D10).", body = api::ValidationErrors),
+        (status = 400, description = "The body is not `{\"cookie_value\": string}`, or the value has characters above U+00FF (COMPAT.md D36).", body = api::CookieBadRequest),
+        (status = 500, description = "An unexpected error.", body = api::ServerError),
     ),
 ))]
 pub async fn set_auth_cookie(mut ctx: Ctx) -> Response {
