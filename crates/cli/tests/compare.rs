@@ -302,7 +302,7 @@ fn samples_are_compared_by_median_and_significance() {
     let noisy = table.lines().find(|l| l.contains("noisy_ms")).unwrap();
     assert!(noisy.contains("within noise (p="), "{noisy}");
     assert!(
-        table.contains("1 regressions") && table.contains("1 within noise"),
+        table.contains("1 regression,") && table.contains("1 within noise"),
         "{table}"
     );
 

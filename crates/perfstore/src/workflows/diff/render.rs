@@ -244,13 +244,18 @@ fn other_changes(diff: &SessionDiff) -> Vec<String> {
     out
 }
 
+/// `n` and the noun in the number it needs: "1 target", "2 targets".
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 fn headline(diff: &SessionDiff) -> String {
     let s = &diff.summary;
     let mut line = format!(
-        "{} regressions, {} improvements; {} targets compared, artifacts: {} changed, {} added, {} removed, {} unchanged",
-        s.regressions,
-        s.improvements,
-        s.targets_compared,
+        "{}, {}; {} compared, artifacts: {} changed, {} added, {} removed, {} unchanged",
+        count(s.regressions, "regression", "regressions"),
+        count(s.improvements, "improvement", "improvements"),
+        count(s.targets_compared, "target", "targets"),
         s.artifacts_changed,
         s.artifacts_added,
         s.artifacts_removed,
@@ -426,8 +431,8 @@ fn markdown(diff: &SessionDiff) -> String {
     if !rest.is_empty() {
         let _ = writeln!(
             out,
-            "<details><summary>{} metrics changed within the threshold</summary>\n",
-            rest.len()
+            "<details><summary>{} changed within the threshold</summary>\n",
+            count(rest.len(), "metric", "metrics")
         );
         write_table(&mut out, &rest);
         let _ = writeln!(out, "\n</details>\n");
