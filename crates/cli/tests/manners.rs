@@ -310,6 +310,15 @@ fn serve_announces_the_real_port_and_logs_without_colour_into_a_pipe() {
     assert_eq!(code(&put), 0, "{}", stderr(&put));
     let ls = perfstore(dir.path(), &[&client[..], &["ls"]].concat(), None);
     assert_eq!(stdout(&ls), "s\n");
+    // A whole session goes in one command on the cache service too.
+    let rm = perfstore(
+        dir.path(),
+        &[&client[..], &["rm", "s", "--all"]].concat(),
+        None,
+    );
+    assert_eq!(stderr(&rm), "deleted session s: 1 artifact in 1 target\n");
+    let ls = perfstore(dir.path(), &[&client[..], &["ls"]].concat(), None);
+    assert_eq!((code(&ls), stdout(&ls)), (0, String::new()));
     let log = server.stop();
     assert!(log.contains("listening"), "RUST_LOG=info logs: {log}");
     assert!(!log.contains('\u{1b}'), "colour codes in a pipe: {log:?}");
@@ -577,6 +586,25 @@ fn counts_are_pluralised() {
     assert_eq!(stderr(&out), "deleted 1 artifact of s/one\n");
     let out = perfstore(cwd, &["rm", "s", "two", "--all"], None);
     assert_eq!(stderr(&out), "deleted 2 artifacts of s/two\n");
+
+    write(cwd, "in/t/a", b"a");
+    write(cwd, "in/t/b", b"b");
+    assert_eq!(code(&perfstore(cwd, &["import", "e", "in"], None)), 0);
+    assert_eq!(code(&perfstore(cwd, &["export", "e", "out"], None)), 0);
+    write(cwd, "out/t/a", b"edited");
+    let out = perfstore(cwd, &["export", "e", "out"], None);
+    assert!(
+        stderr(&out).contains("1 existing file differs from"),
+        "{}",
+        stderr(&out)
+    );
+    write(cwd, "out/t/b", b"edited");
+    let out = perfstore(cwd, &["export", "e", "out"], None);
+    assert!(
+        stderr(&out).contains("2 existing files differ from"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// Writes `script` to a file and checks it with `shell -n`, when that shell is installed.

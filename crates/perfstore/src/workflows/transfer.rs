@@ -87,8 +87,8 @@ pub enum TransferError {
 
     /// An export would replace files whose bytes differ from the store; nothing was written.
     #[error(
-        "{} existing file(s) differ from the stored artifacts (first: {}); nothing was written; allow overwriting (--overwrite) to replace them",
-        files.len(),
+        "{} from the stored artifacts (first: {}); nothing was written; allow overwriting (--overwrite) to replace them",
+        if files.len() == 1 { "1 existing file differs".to_owned() } else { format!("{} existing files differ", files.len()) },
         files.first().map_or_else(String::new, |f| f.display().to_string())
     )]
     WouldOverwrite {
