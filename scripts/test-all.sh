@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# zsh and fish, so the CLI's completion scripts are syntax-checked by every shell they target.
+scripts/completion-shells.sh
+export PERFSTORE_REQUIRE_SHELLS=1
 # Beside a real S3 engine (SeaweedFS from PyPI: master, 2 volumes, filer, 2 gateways), so the S3
 # and scale-out tests run; PERFSTORE_REQUIRE_S3 makes them fail, not skip, without it.
 PERFSTORE_REQUIRE_S3=1 scripts/seaweedfs.sh run cluster -- cargo test --workspace --all-targets

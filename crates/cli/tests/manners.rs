@@ -607,9 +607,14 @@ fn counts_are_pluralised() {
     );
 }
 
-/// Writes `script` to a file and checks it with `shell -n`, when that shell is installed.
+/// Writes `script` to a file and checks it with `shell -n`, when that shell is installed (CI
+/// installs zsh and fish with scripts/completion-shells.sh and sets PERFSTORE_REQUIRE_SHELLS).
 fn syntax_check(cwd: &Path, shell: &str, script: &str) -> bool {
     let Ok(status) = Command::new(shell).arg("--version").output() else {
+        assert!(
+            std::env::var_os("PERFSTORE_REQUIRE_SHELLS").is_none(),
+            "{shell} is not installed (scripts/completion-shells.sh installs it)"
+        );
         return false;
     };
     assert!(status.status.success());
