@@ -547,7 +547,7 @@ fn every_write_records_context_labels_and_git() {
     let table = ok(&perfstore(cwd, &["diff", "before", "after"], None));
     let short = &commit[..12];
     assert!(
-        table.contains(&format!("base before: created "))
+        table.contains("base before: created ")
             && table.contains(&format!(
                 "git {short} (feature-x) · labels ci=run-2 note=a=b"
             )),

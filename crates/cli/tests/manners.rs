@@ -676,3 +676,49 @@ fn completion_scripts_parse_and_know_the_commands() {
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("bash"), "{}", stderr(&out));
 }
+
+/// On a terminal (a pseudo-terminal from util-linux `script`) `serve` logs in colour, unless
+/// NO_COLOR is set; the pipe case is `serve_announces_the_real_port_…` above.
+#[cfg(target_os = "linux")]
+#[test]
+fn serve_colours_its_log_only_on_a_terminal_without_no_color() {
+    assert!(
+        Command::new("script").arg("--version").output().is_ok(),
+        "`script` (util-linux) is needed to give perfstore a terminal"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_perfstore");
+    let run = |no_color: Option<&str>| {
+        let mut cmd = Command::new("script");
+        cmd.args([
+            "-qfec",
+            &format!("timeout -s INT 2 '{bin}' serve --port 0 --no-auth"),
+            "/dev/null",
+        ])
+        .current_dir(dir.path())
+        .env("RUST_LOG", "info")
+        .env("TERM", "xterm")
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::null());
+        if let Some(value) = no_color {
+            cmd.env("NO_COLOR", value);
+        }
+        let out = cmd.output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let coloured = run(None);
+    assert!(
+        coloured.contains("listening on http://127.0.0.1:"),
+        "{coloured}"
+    );
+    assert!(
+        coloured.contains("\u{1b}["),
+        "no colour on a terminal: {coloured:?}"
+    );
+    let plain = run(Some("1"));
+    assert!(plain.contains("cache service listening"), "{plain}");
+    assert!(
+        !plain.contains('\u{1b}'),
+        "colour despite NO_COLOR: {plain:?}"
+    );
+}
