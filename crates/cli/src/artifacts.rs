@@ -186,6 +186,9 @@ pub async fn get(store: &Store, args: &PathArgs) -> Result<(), Failure> {
         (Err(e), _) if e.kind() == std::io::ErrorKind::InvalidData => {
             Err(Failure::other(format!("artifact {path}: {e}")))
         }
+        (Err(e), _) | (_, Err(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            Err(Failure::stdout(e))
+        }
         (Err(e), _) | (_, Err(e)) => Err(Failure::other(format!(
             "cannot copy artifact {path} to stdout: {e}"
         ))),
@@ -276,8 +279,7 @@ pub async fn ls(store: &Store, args: &LsArgs) -> Result<(), Failure> {
         Format::Text => {
             let mut out = std::io::stdout().lock();
             for name in names {
-                writeln!(out, "{name}")
-                    .map_err(|e| Failure::other(format!("cannot write to stdout: {e}")))?;
+                writeln!(out, "{name}").map_err(Failure::stdout)?;
             }
             Ok(())
         }

@@ -50,6 +50,15 @@ impl Failure {
         }
     }
 
+    /// A failed write to stdout. A closed pipe (`perfstore ls | head`) is no failure: the process
+    /// ends quietly, as git does.
+    pub fn stdout(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            die_of_closed_pipe();
+        }
+        Failure::other(format!("cannot write to stdout: {e}"))
+    }
+
     /// Prints the one-line message and returns the exit code.
     pub fn report(self) -> ExitCode {
         let line = self.message.lines().collect::<Vec<_>>().join(" ");
@@ -74,6 +83,18 @@ impl From<perfstore::NameError> for Failure {
     fn from(e: perfstore::NameError) -> Self {
         Failure::invalid(e)
     }
+}
+
+/// Ends the process the way a closed pipe ends git or cat: by SIGPIPE, with no message (a
+/// shell sees exit status 141).
+pub fn die_of_closed_pipe() -> ! {
+    #[cfg(unix)]
+    // SAFETY: restores the default action of SIGPIPE and raises it; no handler code runs.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        libc::raise(libc::SIGPIPE);
+    }
+    std::process::exit(128 + 13)
 }
 
 /// Help and version go to stdout with exit 0; a usage error is clap's whole message on stderr

@@ -4,7 +4,7 @@
 //! configuration); 3 not found; 4 a regression and 5 an incomplete candidate with `diff --fail-on-regression`; 1 anything
 //! else. Every error is one line on stderr, except usage errors, which are clap's full message
 //! (the argument, suggestions, valid values, usage). A closed stdout (`perfstore ls | head`)
-//! ends the command silently by SIGPIPE, as git does.
+//! ends the command silently by SIGPIPE, as git does (exit status 141 in a shell).
 
 mod artifacts;
 mod failure;
@@ -284,23 +284,28 @@ fn completions(args: &CompletionsArgs) -> Result<(), Failure> {
     std::io::stdout()
         .lock()
         .write_all(&script)
-        .map_err(|e| Failure::other(format!("cannot write to stdout: {e}")))
+        .map_err(Failure::stdout)
 }
 
-/// Sets SIGPIPE to its default action (`true`: a write to a closed pipe ends the process
-/// quietly, as in git, instead of `println!` panicking) or back to Rust's ignore (`false`).
-#[cfg(unix)]
-fn set_sigpipe_default(default: bool) {
-    let action = if default {
-        libc::SIG_DFL
-    } else {
-        libc::SIG_IGN
-    };
-    // SAFETY: signal(2) with SIG_DFL or SIG_IGN installs no handler code, and runs before the
-    // runtime starts any thread.
-    unsafe {
-        libc::signal(libc::SIGPIPE, action);
-    }
+/// `println!` panics when stdout is a closed pipe; end quietly by SIGPIPE instead. SIGPIPE
+/// itself stays ignored, so a socket closed under an HTTP client or server (hyper writes with
+/// writev, which cannot suppress the signal) is an error to handle, not the end of the process.
+fn end_quietly_on_closed_pipes() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        let printing = message.starts_with("failed printing to stdout")
+            || message.starts_with("failed printing to stderr");
+        if printing && (message.contains("Broken pipe") || message.contains("(os error 32)")) {
+            failure::die_of_closed_pipe();
+        }
+        default(info)
+    }));
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
@@ -337,17 +342,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 fn main() -> ExitCode {
-    #[cfg(unix)]
-    set_sigpipe_default(true);
+    end_quietly_on_closed_pipes();
     let cli = match parse() {
         Ok(cli) => cli,
         Err(e) => return failure::clap_exit(e),
     };
-    // The server must outlive clients that hang up: a closed socket stays an error there.
-    #[cfg(unix)]
-    if matches!(cli.command, Command::Serve(_)) {
-        set_sigpipe_default(false);
-    }
     tracing_subscriber::fmt()
         .with_ansi(colour_on_stderr())
         .with_env_filter(

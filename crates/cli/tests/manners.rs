@@ -92,7 +92,8 @@ fn big_store(cwd: &Path) {
 }
 
 /// `… | head -c1` many times over: never a panic, never a message, exit 0 or SIGPIPE (git's
-/// behaviour); the 1 MiB `get` must actually meet the closed pipe.
+/// behaviour). `get` streams through tokio's stdout, `ls` writes lines, `diff` prints one
+/// string with `print!` (whose panic on a closed pipe is turned into the quiet end).
 #[cfg(unix)]
 #[test]
 fn a_pipe_closed_early_ends_the_command_quietly() {
@@ -112,8 +113,9 @@ fn a_pipe_closed_early_ends_the_command_quietly() {
             assert_eq!(err, "", "{args:?} wrote to stderr");
             piped += usize::from(sigpipe);
         }
-        if args[0] == "get" {
-            assert!(piped > 0, "1 MiB never met the closed pipe");
+        // Output far beyond a pipe's buffer always meets the closed end (`ls` may fit in it).
+        if args[0] != "ls" {
+            assert!(piped > 0, "{args:?} never met the closed pipe");
         }
     }
 }
