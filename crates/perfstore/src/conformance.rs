@@ -35,7 +35,8 @@ macro_rules! conformance_tests {
             missing_is_none, empty_artifacts_exist, save_replaces_across_kinds, load_string_of_json_returns_its_text,
             load_of_non_json_is_a_typed_error, head_reports_size_kind_and_hash, list_keys_is_exact_and_sorted,
             list_keys_prefix_is_a_string_prefix, targets_and_sessions_are_isolated, delete_removes_one_artifact,
-            delete_target_removes_everything_in_it, list_sessions_and_targets, file_and_folder_keys,
+            delete_target_removes_everything_in_it, delete_session_removes_it_and_nothing_else,
+            list_sessions_and_targets, file_and_folder_keys,
             concurrent_writers_of_distinct_keys_all_land, concurrent_writers_of_one_key_leave_one_intact_value,
             reserved_records_are_stored_but_never_listed, bulk_save_load_and_delete,
             streams_round_trip, failed_stream_keeps_the_previous_version,
@@ -485,6 +486,42 @@ pub async fn delete_target_removes_everything_in_it(store: &Store) {
     // The target can be used again afterwards.
     t.save_string("again.txt", "y").await.unwrap();
     assert_eq!(keys(&t.list_keys("").await.unwrap()), ["again.txt"]);
+}
+
+/// `Store::delete_session` removes every target of the session and its records (metadata), and
+/// nothing of another session, also one whose name starts the same.
+pub async fn delete_session_removes_it_and_nothing_else(store: &Store) {
+    let s = |n: &str| SessionName::new(n).unwrap();
+    for (session, tgt, key) in [
+        ("s", "a", "results/m.json"),
+        ("s", "a", "r.md"),
+        ("s", "b", "x"),
+        ("s2", "a", "results/m.json"),
+        ("other", "s", "x"),
+    ] {
+        target(store, session, tgt)
+            .save_string(key, "1")
+            .await
+            .unwrap();
+    }
+    crate::session::ensure_session(store, &s("s"), &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(store.delete_session(&s("s")).await.unwrap(), 3);
+    assert_eq!(store.list_sessions().await.unwrap(), [s("other"), s("s2")]);
+    assert!(store.list_targets(&s("s")).await.unwrap().is_empty());
+    assert_eq!(
+        crate::session::session_meta(store, &s("s")).await.unwrap(),
+        None,
+        "the session's records went with it"
+    );
+    let kept = target(store, "s2", "a");
+    assert_eq!(
+        kept.load_string("results/m.json").await.unwrap().as_deref(),
+        Some("1")
+    );
+    assert!(target(store, "other", "s").exists("x").await.unwrap());
+    assert_eq!(store.delete_session(&s("s")).await.unwrap(), 0);
 }
 
 /// Sessions and targets are listed sorted; they exist while they hold artifacts.
