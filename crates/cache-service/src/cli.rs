@@ -146,15 +146,17 @@ impl ServeArgs {
                 bucket: self.bucket.clone(),
             },
         };
+        let auth = if self.no_auth {
+            AuthSettings::disabled()
+        } else {
+            AuthSettings::from_env()
+        };
+        auth.validate().map_err(|e| e.to_string())?;
         Ok(ServerConfig {
             host: self.host.clone(),
             port: self.port,
             storage,
-            auth: if self.no_auth {
-                AuthSettings::disabled()
-            } else {
-                AuthSettings::from_env()
-            },
+            auth,
             max_body_bytes: self.max_body_bytes,
             max_stream_bytes: self.max_stream_bytes,
             ttl_hours: self.ttl_hours,
@@ -276,6 +278,7 @@ mod tests {
             "64",
             "--staging-grace-secs",
             "120",
+            "--no-auth",
         ])
         .unwrap();
         let config = cli.serve.config().unwrap();
@@ -293,6 +296,11 @@ mod tests {
         let no_path = Cli::try_parse_from(["serve", "--storage", "disk"]).unwrap();
         let err = no_path.serve.config().unwrap_err();
         assert!(err.contains("--path"), "{err}");
+        if std::env::var_os(crate::server::ENV_API_KEY_NAME).is_none() {
+            let keyless = Cli::try_parse_from(["serve"]).unwrap();
+            let err = keyless.serve.config().unwrap_err();
+            assert!(err.contains("--no-auth"), "{err}");
+        }
         assert!(Cli::try_parse_from(["serve", "--header-timeout-secs", "0"]).is_err());
     }
 }

@@ -232,6 +232,16 @@ fn serve_takes_only_its_own_options() {
     );
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert!(stderr(&out).contains("--path"), "{}", stderr(&out));
+    // Bad server configuration is invalid input too, before anything binds.
+    let out = spawn(dir.path(), &["serve", "--port", "0"])
+        .wait_with_output()
+        .unwrap();
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("FAST_API__AUTH__API_KEY__NAME") && out.stdout.is_empty(),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// A running `perfstore serve`, killed on drop.
