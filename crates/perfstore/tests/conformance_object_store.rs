@@ -1,11 +1,11 @@
 //! The conformance suite against the object-store backend: over memory (`memory://`), a temp
 //! folder (`file://`) and an S3 bucket.
 //!
-//! The S3 run needs an endpoint: `scripts/seaweedfs.sh run -- cargo test -p perfstore --test
-//! conformance_object_store -- --include-ignored` (SeaweedFS on loopback; the bucket from
+//! The S3 run needs an endpoint: `scripts/seaweedfs.sh run cluster -- cargo test -p perfstore
+//! --test conformance_object_store -- --ignored s3` (SeaweedFS on loopback; the bucket from
 //! `SEAWEEDFS_BUCKET`, or any `s3://bucket/prefix` in `PERF_TEST_S3_URL`, credentials from
-//! `AWS_*`). Without one those tests are ignored; run explicitly (as CI does), a missing
-//! endpoint fails them.
+//! `AWS_*`). Those tests are ignored by default (the suite's macro cannot skip at run time);
+//! run explicitly, as CI does, a missing endpoint fails them.
 
 /// The bucket URL the S3 tests use; panics (failing the test) when none is configured.
 fn s3_url() -> String {
@@ -55,6 +55,6 @@ mod s3 {
                 (),
             )
         },
-        #[ignore = "needs an S3 endpoint: run under scripts/seaweedfs.sh with --include-ignored"]
+        #[ignore = "needs an S3 endpoint: scripts/seaweedfs.sh run cluster -- cargo test … -- --ignored s3"]
     );
 }

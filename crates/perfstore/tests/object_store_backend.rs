@@ -3,9 +3,9 @@
 //! streams in multipart uploads that stay invisible until complete, and errors that name the
 //! store and its URL.
 //!
-//! Tests named `s3_*` need an S3 endpoint and are ignored by default: run them with
-//! `scripts/seaweedfs.sh run -- cargo test -p perfstore --test object_store_backend --
-//! --include-ignored` (as CI does, where a missing endpoint fails them).
+//! The ignored tests named `s3_*` need an S3 endpoint: `scripts/seaweedfs.sh run cluster --
+//! cargo test -p perfstore --test object_store_backend -- --ignored s3` runs them (as CI does;
+//! run explicitly, a missing endpoint fails them).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -174,7 +174,7 @@ async fn objects(storage: &ObjectStoreStorage, prefix: &str) -> BTreeMap<String,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs an S3 endpoint: run under scripts/seaweedfs.sh with --include-ignored"]
+#[ignore = "needs an S3 endpoint: scripts/seaweedfs.sh run cluster -- cargo test … -- --ignored s3"]
 async fn s3_copy_from_a_folder_is_a_plain_mirror_of_its_tree() {
     let dir = tempfile::tempdir().unwrap();
     let (local, session) = local_session(dir.path()).await;
@@ -275,7 +275,7 @@ async fn memory_large_streams_go_in_parts_and_failures_leave_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs an S3 endpoint: run under scripts/seaweedfs.sh with --include-ignored"]
+#[ignore = "needs an S3 endpoint: scripts/seaweedfs.sh run cluster -- cargo test … -- --ignored s3"]
 async fn s3_large_streams_go_in_parts_and_failures_leave_nothing() {
     let store = Store::object_store(&s3_prefix("streams")).unwrap();
     large_streams_go_in_parts_and_failures_leave_nothing(&store).await;
@@ -295,7 +295,7 @@ fn s3_errors_name_the_store_url_and_endpoint_but_no_credential() {
     let output = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "unreachable_s3_child",
+            "child_of_the_unreachable_endpoint_test",
             "--include-ignored",
             "--nocapture",
         ])
@@ -317,7 +317,7 @@ fn s3_errors_name_the_store_url_and_endpoint_but_no_credential() {
 
 #[tokio::test]
 #[ignore = "the child process of s3_errors_name_the_store_url_and_endpoint_but_no_credential"]
-async fn unreachable_s3_child() {
+async fn child_of_the_unreachable_endpoint_test() {
     let port = std::env::var("PERF_TEST_UNREACHABLE_S3_PORT").expect("run by its parent test");
     let store = Store::object_store("s3://perf-bucket/team").unwrap();
     let t = store.target("s", "t").unwrap();
