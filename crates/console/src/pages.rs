@@ -137,7 +137,7 @@ fn commit_html(commit: Option<&str>) -> String {
 pub fn sessions_page(view: &SessionsView) -> String {
     let mut body = format!(
         "<h1>Sessions <span class=\"count\">{}</span></h1>",
-        view.sessions.len()
+        view.total
     );
     if view.sessions.is_empty() {
         body.push_str("<p class=\"empty\">This store holds no session yet.</p>");
@@ -171,6 +171,19 @@ pub fn sessions_page(view: &SessionsView) -> String {
         );
     }
     body.push_str("</tbody></table>");
+    if view.pages > 1 {
+        body.push_str("<p class=\"pager\">");
+        if view.page > 1 {
+            let newer = (view.page - 1).to_string();
+            body.push_str(&link(&url("/", &[("page", &newer)]), "← newer"));
+        }
+        let _ = write!(body, " page {} of {} ", view.page, view.pages);
+        if view.page < view.pages {
+            let older = (view.page + 1).to_string();
+            body.push_str(&link(&url("/", &[("page", &older)]), "older →"));
+        }
+        body.push_str("</p>");
+    }
     page(Mode::Console, "Sessions", &body)
 }
 

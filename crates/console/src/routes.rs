@@ -168,16 +168,27 @@ async fn favicon() -> Response {
         .into_response()
 }
 
-async fn sessions_page(State(store): State<Store>) -> Response {
+fn page_number(q: &Params) -> Result<usize, ConsoleError> {
+    q.get("page").map_or(Ok(1), |p| {
+        p.parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| ConsoleError::BadRequest(format!("page {p:?} is not a page number")))
+    })
+}
+
+async fn sessions_page(State(store): State<Store>, RawQuery(q): RawQuery) -> Response {
+    let q = Params::new(q);
     page_result(
-        views::sessions(&store)
+        async { views::sessions(&store, page_number(&q)?).await }
             .await
             .map(|v| pages::sessions_page(&v)),
     )
 }
 
-async fn sessions_json(State(store): State<Store>) -> Response {
-    json_result(views::sessions(&store).await)
+async fn sessions_json(State(store): State<Store>, RawQuery(q): RawQuery) -> Response {
+    let q = Params::new(q);
+    json_result(async { views::sessions(&store, page_number(&q)?).await }.await)
 }
 
 async fn session_view(store: &Store, q: &Params) -> Result<views::SessionView, ConsoleError> {

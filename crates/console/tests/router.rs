@@ -392,3 +392,36 @@ async fn the_report_is_one_self_contained_file() {
         assert_eq!(missing.to_string(), "session nope not found");
     }
 }
+
+#[tokio::test]
+async fn sessions_come_a_page_at_a_time_newest_name_first() {
+    let store = Store::memory();
+    for i in 0..260 {
+        store
+            .target(&format!("s-{i:03}"), "t")
+            .unwrap()
+            .save_string("k.txt", "v")
+            .await
+            .unwrap();
+    }
+    let first = get_json(&store, "/api/sessions").await;
+    assert_eq!(
+        (first["total"].as_u64(), first["pages"].as_u64()),
+        (Some(260), Some(2))
+    );
+    let rows = first["sessions"].as_array().unwrap();
+    assert_eq!(rows.len(), 250);
+    assert_eq!(rows[0]["session"], "s-259");
+    let second = get_json(&store, "/api/sessions?page=2").await;
+    let rows = second["sessions"].as_array().unwrap();
+    assert_eq!(rows.len(), 10);
+    assert_eq!(rows[9]["session"], "s-000");
+    let page = get(&store, "/?page=2").await;
+    assert!(page.body.contains("page 2 of 2"), "{}", page.body);
+    assert!(page.body.contains("href=\"/?page=1\""));
+    assert_eq!(get(&store, "/?page=3").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(&store, "/?page=x").await.status,
+        StatusCode::BAD_REQUEST
+    );
+}
