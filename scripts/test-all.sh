@@ -18,6 +18,8 @@ cargo test -p perfstore --no-default-features --all-targets
 if [[ -x tests/compat/run.sh ]]; then
     tests/compat/run.sh
 fi
+# The Python package: builds the extension (maturin, debug) into python/.venv and runs pytest.
+python/run-tests.sh
 # The web console, the report and /docs in headless Chromium (installs chromium and
 # playwright-core when missing; about a minute).
 tests/browser/run.sh

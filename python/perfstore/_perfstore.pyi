@@ -61,6 +61,11 @@ class Store:
         """Compares session ``candidate`` against ``base``: targets, artifacts and metrics, as
         ``perfstore diff --format json`` prints them. Raises NotFound for a missing session."""
 
+    def history(self, target: str, *, metric: Optional[str] = None, last: Optional[int] = None) -> Dict[str, Any]:
+        """The metrics of ``target`` across the sessions holding it, oldest first:
+        ``{"target", "sessions": [...], "series": [{"key", "metric", "direction", "points",
+        "regressions", "threshold"}]}``. ``metric`` is a glob over metric paths."""
+
 class Target:
     """One target of one session. Missing artifacts are None / False, never errors."""
 

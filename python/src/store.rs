@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use perfstore::diff::{DiffOptions, diff_sessions};
+use perfstore::history::{HistoryQuery, history};
 use perfstore::local::{LocalOptions, LocalStorage};
-use perfstore::{SessionName, StorageConfig, StorageMode, Store};
+use perfstore::{SessionName, StorageConfig, StorageMode, Store, TargetName};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -132,22 +133,30 @@ impl PyStore {
 
     /// A handle on one target of one session (names: 1-100 of `A-Z a-z 0-9 _ -`).
     fn target(&self, py: Python<'_>, session: String, target: String) -> PyResult<PyTarget> {
-        Ok(PyTarget::new(self.store.target(&session, &target).py_err(py)?))
+        Ok(PyTarget::new(
+            self.store.target(&session, &target).py_err(py)?,
+        ))
     }
 
     /// The sessions, sorted.
     fn list_sessions(&self, py: Python<'_>) -> PyResult<Vec<String>> {
         let store = self.store.clone();
-        let sessions = block_on(py, move || async move { store.list_sessions().await })?.py_err(py)?;
+        let sessions =
+            block_on(py, move || async move { store.list_sessions().await })?.py_err(py)?;
         Ok(sessions.into_iter().map(|s| s.into_string()).collect())
     }
 
     /// The targets of `session` that hold artifacts, sorted.
     fn list_targets(&self, py: Python<'_>, session: String) -> PyResult<Vec<String>> {
-        let session = SessionName::new(session).map_err(perfstore::Error::from).py_err(py)?;
+        let session = SessionName::new(session)
+            .map_err(perfstore::Error::from)
+            .py_err(py)?;
         let store = self.store.clone();
-        let targets =
-            block_on(py, move || async move { store.list_targets(&session).await })?.py_err(py)?;
+        let targets = block_on(
+            py,
+            move || async move { store.list_targets(&session).await },
+        )?
+        .py_err(py)?;
         Ok(targets.into_iter().map(|t| t.into_string()).collect())
     }
 
@@ -165,7 +174,9 @@ impl PyStore {
         direction: Option<String>,
         options: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let base = SessionName::new(base).map_err(perfstore::Error::from).py_err(py)?;
+        let base = SessionName::new(base)
+            .map_err(perfstore::Error::from)
+            .py_err(py)?;
         let candidate = SessionName::new(candidate)
             .map_err(perfstore::Error::from)
             .py_err(py)?;
@@ -176,6 +187,35 @@ impl PyStore {
         })?
         .py_err(py)?;
         Ok(pythonize::pythonize(py, &diff)?)
+    }
+
+    /// The metrics of `target` across the sessions holding it, oldest first, as a dict:
+    /// `{"target", "sessions": [{"session", "created_at", "baselines", "labels", "git_commit"}],
+    /// "series": [{"key", "metric", "direction", "points", "regressions", "threshold"}]}`.
+    /// `metric` is a glob over metric paths (or `KEYGLOB:PATHGLOB`); `last` keeps the last N
+    /// sessions.
+    #[pyo3(signature = (target, *, metric = None, last = None))]
+    fn history<'py>(
+        &self,
+        py: Python<'py>,
+        target: String,
+        metric: Option<String>,
+        last: Option<usize>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let target = TargetName::new(target)
+            .map_err(perfstore::Error::from)
+            .py_err(py)?;
+        let query = HistoryQuery {
+            metric_glob: metric,
+            last,
+        };
+        let store = self.store.clone();
+        let found = block_on(
+            py,
+            move || async move { history(&store, &target, &query).await },
+        )?
+        .py_err(py)?;
+        Ok(pythonize::pythonize(py, &found)?)
     }
 
     fn __repr__(&self) -> String {

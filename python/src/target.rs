@@ -62,7 +62,12 @@ fn meta_dict<'py>(py: Python<'py>, meta: &ArtifactMeta) -> PyResult<Bound<'py, P
 }
 
 /// The artifact decoded as `kind`; runs without the GIL.
-fn decode(handle: &TargetHandle, key: &str, artifact: Artifact, kind: Kind) -> Result<Loaded, Error> {
+fn decode(
+    handle: &TargetHandle,
+    key: &str,
+    artifact: Artifact,
+    kind: Kind,
+) -> Result<Loaded, Error> {
     let bytes = artifact.into_bytes();
     match kind {
         Kind::Json => match serde_json::from_slice::<Value>(&bytes) {
@@ -124,7 +129,11 @@ mod bytes_of {
 }
 
 /// A value of a bulk save, converted as `kind` says (under the GIL).
-fn bulk_value(value: &Bound<'_, PyAny>, kind: Kind, default: Option<&Bound<'_, PyAny>>) -> PyResult<BulkValue> {
+fn bulk_value(
+    value: &Bound<'_, PyAny>,
+    kind: Kind,
+    default: Option<&Bound<'_, PyAny>>,
+) -> PyResult<BulkValue> {
     Ok(match kind {
         Kind::Json => BulkValue::Json(to_json(value, default)?),
         Kind::String => BulkValue::String(
@@ -195,14 +204,27 @@ impl PyTarget {
     }
 
     /// Saves text (UTF-8).
-    fn save_string<'py>(&self, py: Python<'py>, key: String, text: String) -> PyResult<Bound<'py, PyDict>> {
+    fn save_string<'py>(
+        &self,
+        py: Python<'py>,
+        key: String,
+        text: String,
+    ) -> PyResult<Bound<'py, PyDict>> {
         let handle = self.handle.clone();
-        let meta = block_on(py, move || async move { handle.save_string(key, &text).await })?.py_err(py)?;
+        let meta = block_on(
+            py,
+            move || async move { handle.save_string(key, &text).await },
+        )?
+        .py_err(py)?;
         meta_dict(py, &meta)
     }
 
     /// The artifact at `key` as text (a JSON artifact gives its stored text), or None.
-    fn load_string<'py>(&self, py: Python<'py>, key: String) -> PyResult<Option<Bound<'py, PyAny>>> {
+    fn load_string<'py>(
+        &self,
+        py: Python<'py>,
+        key: String,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
         self.load_as(py, key, Kind::String)
     }
 
@@ -215,7 +237,11 @@ impl PyTarget {
     ) -> PyResult<Bound<'py, PyDict>> {
         let data = py_bytes(data)?;
         let handle = self.handle.clone();
-        let meta = block_on(py, move || async move { handle.save_bytes(key, data).await })?.py_err(py)?;
+        let meta = block_on(
+            py,
+            move || async move { handle.save_bytes(key, data).await },
+        )?
+        .py_err(py)?;
         meta_dict(py, &meta)
     }
 
@@ -241,7 +267,8 @@ impl PyTarget {
     #[pyo3(signature = (prefix = String::new()))]
     fn list_keys(&self, py: Python<'_>, prefix: String) -> PyResult<Vec<String>> {
         let handle = self.handle.clone();
-        let keys = block_on(py, move || async move { handle.list_keys(&prefix).await })?.py_err(py)?;
+        let keys =
+            block_on(py, move || async move { handle.list_keys(&prefix).await })?.py_err(py)?;
         Ok(keys.into_iter().map(|k| k.into_string()).collect())
     }
 
@@ -324,8 +351,10 @@ impl PyTarget {
     /// Deletes many artifacts; one bool per key (False: there was none).
     fn delete_many(&self, py: Python<'_>, keys: Vec<String>) -> PyResult<Vec<bool>> {
         let handle = self.handle.clone();
-        block_on(py, move || async move { handle.delete_many(keys.iter().map(String::as_str)).await })?
-            .py_err(py)
+        block_on(py, move || async move {
+            handle.delete_many(keys.iter().map(String::as_str)).await
+        })?
+        .py_err(py)
     }
 
     fn __repr__(&self) -> String {
@@ -338,7 +367,12 @@ impl PyTarget {
 }
 
 impl PyTarget {
-    fn load_as<'py>(&self, py: Python<'py>, key: String, kind: Kind) -> PyResult<Option<Bound<'py, PyAny>>> {
+    fn load_as<'py>(
+        &self,
+        py: Python<'py>,
+        key: String,
+        kind: Kind,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let handle = self.handle.clone();
         let loaded = block_on(py, move || async move {
             match handle.get(key.as_str()).await? {
