@@ -35,6 +35,7 @@ Environment (the options above take precedence):
   URL__TARGET_SERVER__CACHE_SERVICE              cache-service URL (required with cache_service)
   AUTH__TARGET_SERVER__CACHE_SERVICE__KEY_NAME   cache-service API-key header name, e.g. x-api-key
   AUTH__TARGET_SERVER__CACHE_SERVICE__KEY_VALUE  cache-service API-key value (set both or neither)
+  PERF_OBJECT_STORE_URL                          object-store URL (s3://…, file://…, memory://)
   PERF_COMPRESSION_THRESHOLD, PERF_COMPRESSION_LEVEL, PERF_LOCAL_FSYNC  storage tuning
   NO_COLOR                                       no colour in messages and logs
 
