@@ -158,9 +158,21 @@ impl Cli {
 
 /// `--mode memory` keeps nothing once the command exits; say so rather than lose data quietly.
 fn warn_if_ephemeral(config: &StorageConfig) {
-    if config.mode == StorageMode::Memory {
+    let in_memory = match config.mode {
+        StorageMode::Memory => Some("--mode memory"),
+        StorageMode::ObjectStore
+            if config
+                .object_store_url
+                .as_deref()
+                .is_some_and(|url| url.starts_with("memory:")) =>
+        {
+            Some("a memory:// object store")
+        }
+        _ => None,
+    };
+    if let Some(what) = in_memory {
         eprintln!(
-            "perfstore: warning: --mode memory keeps nothing: the store is gone when this command exits"
+            "perfstore: warning: {what} keeps nothing: the store is gone when this command exits"
         );
     }
 }

@@ -407,6 +407,14 @@ fn modes_that_would_lose_the_data_say_so() {
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(stderr(&out).contains("keeps nothing"), "{}", stderr(&out));
+    let args = ["--mode", "object_store", "--object-store-url", "memory://"];
+    let out = perfstore(dir.path(), &[&args[..], &["ls"]].concat(), None);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("memory:// object store keeps nothing"),
+        "{}",
+        stderr(&out)
+    );
     let out = perfstore(dir.path(), &["--mode", "memory", "quickstart"], None);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(
