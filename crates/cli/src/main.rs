@@ -79,7 +79,7 @@ enum Command {
     Head(artifacts::HeadArgs),
     /// List sessions, the targets of a session, or the keys of a target.
     Ls(artifacts::LsArgs),
-    /// Delete an artifact, or a whole target with --all.
+    /// Delete an artifact, a whole target (`rm S T --all`) or a whole session (`rm S --all`).
     Rm(artifacts::RmArgs),
     /// Store a small sample session and print it back (a tour of what perfstore does).
     Quickstart(quickstart::QuickstartArgs),
