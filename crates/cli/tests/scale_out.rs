@@ -400,8 +400,11 @@ fn run_writers(
 /// Every acknowledged write is there through every url: each key holds the last acknowledged
 /// content (a write no other write started after), listings hold every key once, and the
 /// by-hash reference of the identical stores lists every acknowledged id exactly once.
+/// Per (target, key): each acknowledged put's content with its start and end times.
+type PutsByKey = BTreeMap<(String, String), Vec<(String, u128, u128)>>;
+
 fn verify(urls: &[String], ns: &str, acks: &[Ack]) {
-    let mut puts: BTreeMap<(String, String), Vec<(String, u128, u128)>> = BTreeMap::new();
+    let mut puts: PutsByKey = BTreeMap::new();
     let mut stored: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for ack in acks {
         match ack {
