@@ -60,9 +60,14 @@ fn failure(e: ConsoleError) -> Failure {
 
 /// `ui`: serves the console until Ctrl-C.
 pub async fn ui(store: Store, args: &UiArgs) -> Result<(), Failure> {
-    let ip: IpAddr = args.host.parse().map_err(|_| {
+    let host = if args.host.eq_ignore_ascii_case("localhost") {
+        "127.0.0.1"
+    } else {
+        args.host.as_str()
+    };
+    let ip: IpAddr = host.parse().map_err(|_| {
         Failure::invalid(format!(
-            "--host {:?} is not an IP address (e.g. 127.0.0.1 or ::1)",
+            "--host {:?} is not an IP address (e.g. 127.0.0.1, ::1 or localhost)",
             args.host
         ))
     })?;
