@@ -1,10 +1,9 @@
 //! `perfstore.Target`: one target of one session, with typed saves and loads.
 
-use bytes_of::py_bytes;
 use perfstore::{Artifact, ArtifactMeta, Error, TargetHandle};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyDict, PyString};
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyMemoryView, PyString};
 use serde_json::Value;
 
 use crate::convert::{to_json, to_python};
@@ -107,25 +106,24 @@ fn to_object<'py>(py: Python<'py>, loaded: Loaded) -> PyResult<Bound<'py, PyAny>
 }
 
 /// The bytes of a `bytes`, `bytearray` or `memoryview`.
-mod bytes_of {
-    use super::*;
-    pub fn py_bytes(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
-        if let Ok(b) = obj.cast::<PyBytes>() {
-            return Ok(b.as_bytes().to_vec());
-        }
-        if let Ok(b) = obj.cast::<PyByteArray>() {
-            return Ok(b.to_vec());
-        }
-        if let Ok(view) = obj.call_method0("tobytes") {
-            if let Ok(b) = view.cast::<PyBytes>() {
-                return Ok(b.as_bytes().to_vec());
-            }
-        }
-        Err(PyTypeError::new_err(format!(
-            "expected bytes, bytearray or memoryview, not {}",
-            obj.get_type().name()?
-        )))
+fn py_bytes(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return Ok(b.as_bytes().to_vec());
     }
+    if let Ok(b) = obj.cast::<PyByteArray>() {
+        return Ok(b.to_vec());
+    }
+    if let Ok(view) = obj.cast::<PyMemoryView>() {
+        return Ok(view
+            .call_method0("tobytes")?
+            .cast::<PyBytes>()?
+            .as_bytes()
+            .to_vec());
+    }
+    Err(PyTypeError::new_err(format!(
+        "expected bytes, bytearray or memoryview, not {}",
+        obj.get_type().name()?
+    )))
 }
 
 /// A value of a bulk save, converted as `kind` says (under the GIL).
