@@ -107,6 +107,28 @@ fn bench(c: &mut Criterion) {
         );
         let router = perfstore_console::router(store);
         let size = format!("{artifacts}a_{sessions}s");
+        // What the compare requests cost below the console: reading every artifact of both
+        // sessions (the diff reads them all; local disk records no content hash to skip by).
+        let paths: Vec<_> = ["big-a", "big-b"]
+            .iter()
+            .flat_map(|s| {
+                let target = TargetPath::parse(s, "bulk").unwrap();
+                (0..artifacts).map(move |i| {
+                    target.artifact(perfstore::Key::new(format!("m/{i:05}.json")).unwrap())
+                })
+            })
+            .collect();
+        let reader = Store::local(&root);
+        group.bench_function(
+            BenchmarkId::new("library_get_many_both_sessions", &size),
+            |b| {
+                b.to_async(&rt).iter(|| async {
+                    let read = reader.get_many(&paths).await;
+                    assert_eq!(read.len(), 2 * artifacts);
+                    read
+                })
+            },
+        );
         for (name, uri) in requests {
             group.bench_with_input(BenchmarkId::new(name, &size), &uri, |b, uri| {
                 b.to_async(&rt).iter(|| async {

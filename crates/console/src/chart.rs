@@ -47,17 +47,20 @@ impl LineChart<'_> {
         } else if lo == hi {
             let pad = if lo == 0.0 { 1.0 } else { lo.abs() * 0.1 };
             (lo, hi) = (lo - pad, hi + pad);
-        } else {
-            let pad = (hi - lo) * 0.08;
-            (lo, hi) = (lo - pad, hi + pad);
         }
+        // Round the axis out to "nice" ticks (1, 2, 2.5 or 5 times a power of ten).
+        let step = nice_step((hi - lo) / 4.0);
+        let (lo, hi) = ((lo / step).floor() * step, (hi / step).ceil() * step);
+        let ticks = ((hi - lo) / step).round() as usize;
         let plot_w = WIDTH - LEFT - RIGHT;
         let plot_h = HEIGHT - TOP - BOTTOM;
+        // Points keep clear of the y labels on the left and the edge on the right.
+        let inset = 14.0;
         let x = |i: usize| {
             if n <= 1 {
                 LEFT + plot_w / 2.0
             } else {
-                LEFT + plot_w * i as f64 / (n - 1) as f64
+                LEFT + inset + (plot_w - 2.0 * inset) * i as f64 / (n - 1) as f64
             }
         };
         let y = |v: f64| TOP + plot_h * (1.0 - (v - lo) / (hi - lo));
@@ -68,8 +71,8 @@ impl LineChart<'_> {
             "<svg class=\"line-chart\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" role=\"img\" aria-label=\"{}\">",
             esc(self.title)
         );
-        for t in 0..=4 {
-            let v = lo + (hi - lo) * t as f64 / 4.0;
+        for t in 0..=ticks {
+            let v = lo + step * t as f64;
             let yy = y(v);
             let _ = write!(
                 svg,
@@ -166,8 +169,29 @@ impl LineChart<'_> {
     }
 }
 
+/// The smallest of 1, 2, 2.5, 5 (times a power of ten) at least `raw`.
+fn nice_step(raw: f64) -> f64 {
+    if !(raw.is_finite() && raw > 0.0) {
+        return 1.0;
+    }
+    let magnitude = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 2.5, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * magnitude)
+        .find(|step| *step >= raw * (1.0 - 1e-9))
+        .unwrap_or(10.0 * magnitude)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn ticks_are_round_numbers() {
+        assert_eq!(super::nice_step(0.73), 1.0);
+        assert_eq!(super::nice_step(0.011), 0.02);
+        assert_eq!(super::nice_step(2.2), 2.5);
+        assert_eq!(super::nice_step(40.0), 50.0);
+    }
+
     use super::*;
 
     #[test]
