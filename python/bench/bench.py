@@ -203,6 +203,21 @@ def main() -> int:
         row("bulk 1,000 x 1 KB save+load: save_many/load_many vs loop", timed(ours_bulk, repeat),
             timed(pure_bulk, repeat), 1000, 3.0)
 
+        # the same into a new target each time: every file is created, on both sides
+        fresh = iter(range(1_000_000))
+
+        def pure_bulk_new() -> None:
+            pure.set_context("nightly", f"new-{next(fresh)}")
+            pure_bulk()
+
+        def ours_bulk_new() -> None:
+            nonlocal target
+            target = perfstore.Store.local(os.path.join(work, "ours")).target("nightly", f"new-{next(fresh)}")
+            ours_bulk()
+
+        row("bulk 1,000 x 1 KB into a new target: save_many/load_many vs loop", timed(ours_bulk_new, repeat),
+            timed(pure_bulk_new, repeat), 1000, 3.0)
+
         # 3. cache service in-process
         ours_cache = perfstore.Store.cache_service(namespace="bench").target("nightly", "parser")
         t_ours_cache = timed(save_load_loop(ours_cache, value, n_cache), repeat)

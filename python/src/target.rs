@@ -1,7 +1,9 @@
 //! `perfstore.Target`: one target of one session, with typed saves and loads.
 
 use perfstore::{Artifact, ArtifactMeta, Error, TargetHandle};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use std::future::Future;
+
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyMemoryView, PyString};
 use serde_json::Value;
@@ -124,6 +126,41 @@ fn py_bytes(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
         "expected bytes, bytearray or memoryview, not {}",
         obj.get_type().name()?
     )))
+}
+
+/// Bulk calls with at least this many items are split in [`BULK_PARTS`] parts that run on the
+/// runtime's threads at once: file-system calls and JSON parsing then use every core.
+const BULK_SPLIT_MIN: usize = 256;
+const BULK_PARTS: usize = 4;
+
+fn split<T>(items: Vec<T>) -> Vec<Vec<T>> {
+    if items.len() < BULK_SPLIT_MIN {
+        return vec![items];
+    }
+    let size = items.len().div_ceil(BULK_PARTS);
+    let mut parts = Vec::with_capacity(BULK_PARTS);
+    let mut items = items.into_iter();
+    loop {
+        let part: Vec<T> = items.by_ref().take(size).collect();
+        if part.is_empty() {
+            return parts;
+        }
+        parts.push(part);
+    }
+}
+
+/// Runs the parts as tasks at once and concatenates their results in order.
+async fn run_parts<T, F>(parts: impl Iterator<Item = F>) -> Result<Vec<T>, String>
+where
+    F: Future<Output = Vec<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    let tasks: Vec<_> = parts.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for task in tasks {
+        out.extend(task.await.map_err(|e| format!("a bulk task failed: {e}"))?);
+    }
+    Ok(out)
 }
 
 /// A value of a bulk save, converted as `kind` says (under the GIL).
@@ -307,12 +344,19 @@ impl PyTarget {
         }
         let handle = self.handle.clone();
         let results = block_on(py, move || async move {
-            let artifacts: Vec<(String, Artifact)> = values
-                .into_iter()
-                .map(|(k, v)| (k, v.into_artifact()))
-                .collect();
-            handle.save_many(artifacts).await
-        })?;
+            let parts = split(values).into_iter().map(|part| {
+                let handle = handle.clone();
+                async move {
+                    let artifacts: Vec<(String, Artifact)> = part
+                        .into_iter()
+                        .map(|(k, v)| (k, v.into_artifact()))
+                        .collect();
+                    handle.save_many(artifacts).await
+                }
+            });
+            run_parts(parts).await
+        })?
+        .map_err(PyRuntimeError::new_err)?;
         let mut metas = Vec::with_capacity(results.len());
         for result in results {
             metas.push(meta_dict(py, &result.py_err(py)?)?);
@@ -333,14 +377,29 @@ impl PyTarget {
         let kind = Kind::parse(&kind)?;
         let handle = self.handle.clone();
         let loaded = block_on(py, move || async move {
-            let artifacts = handle.load_many(keys.iter().map(String::as_str)).await?;
-            keys.iter()
-                .zip(artifacts)
-                .map(|(key, artifact)| artifact.map(|a| decode(&handle, key, a, kind)).transpose())
-                .collect::<Result<Vec<Option<Loaded>>, Error>>()
+            let parts = split(keys).into_iter().map(|part| {
+                let handle = handle.clone();
+                async move {
+                    let artifacts = match handle.load_many(part.iter().map(String::as_str)).await {
+                        Ok(artifacts) => artifacts,
+                        Err(e) => return vec![Err(e)],
+                    };
+                    part.iter()
+                        .zip(artifacts)
+                        .map(|(key, artifact)| {
+                            artifact.map(|a| decode(&handle, key, a, kind)).transpose()
+                        })
+                        .collect()
+                }
+            });
+            run_parts(parts).await
         })?
-        .py_err(py)?;
+        .map_err(PyRuntimeError::new_err)?;
+        let loaded = loaded
+            .into_iter()
+            .collect::<Result<Vec<Option<Loaded>>, Error>>();
         loaded
+            .py_err(py)?
             .into_iter()
             .map(|item| item.map(|l| to_object(py, l)).transpose())
             .collect()
