@@ -380,6 +380,22 @@ async fn the_report_is_one_self_contained_file() {
         assert_eq!(html.matches("data-points=\"8\"").count(), 5, "{backend}");
         assert!(html.contains("class=\"point regression\""), "{backend}");
 
+        let recent = report(
+            &store,
+            &ReportOptions {
+                session: "nightly-08".into(),
+                last: Some(3),
+                ..ReportOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert!(
+            !recent.contains("class=\"comparison\""),
+            "{backend}: no --against, no comparison"
+        );
+        assert_eq!(recent.matches("data-points=\"3\"").count(), 5, "{backend}");
+
         let missing = report(
             &store,
             &ReportOptions {
