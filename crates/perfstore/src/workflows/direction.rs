@@ -72,20 +72,17 @@ fn glob_match_ignore_ascii_case(pattern: &str, text: &str) -> bool {
 // Iterative wildcard matching with one backtrack point; no allocation, as it runs per metric.
 fn glob(pattern: &str, text: &str, eq: impl Fn(char, char) -> bool) -> bool {
     let (p, t) = (pattern.as_bytes(), text.as_bytes());
-    let next = |s: &[u8], i: usize| -> (char, usize) {
-        // The strings are valid UTF-8 and `i` is always at a character boundary.
-        let c = std::str::from_utf8(&s[i..])
-            .ok()
-            .and_then(|rest| rest.chars().next())
-            .unwrap_or('\u{FFFD}');
+    // `i` is always at a character boundary of `s`, so slicing is O(1) and never fails.
+    let next = |s: &str, i: usize| -> (char, usize) {
+        let c = s[i..].chars().next().unwrap_or('\u{FFFD}');
         (c, i + c.len_utf8())
     };
     let (mut pi, mut ti) = (0, 0);
     let mut backtrack: Option<(usize, usize)> = None;
     while ti < t.len() {
-        let (tc, t_after) = next(t, ti);
+        let (tc, t_after) = next(text, ti);
         if pi < p.len() {
-            let (pc, p_after) = next(p, pi);
+            let (pc, p_after) = next(pattern, pi);
             if pc == '*' {
                 backtrack = Some((p_after, ti));
                 pi = p_after;
@@ -99,7 +96,7 @@ fn glob(pattern: &str, text: &str, eq: impl Fn(char, char) -> bool) -> bool {
         }
         match backtrack {
             Some((after_star, matched)) => {
-                let (_, resume) = next(t, matched);
+                let (_, resume) = next(text, matched);
                 pi = after_star;
                 ti = resume;
                 backtrack = Some((after_star, resume));

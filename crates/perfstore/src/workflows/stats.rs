@@ -77,13 +77,18 @@ pub fn median(samples: &[f64]) -> Option<f64> {
 /// The interval is between the order statistics at ranks `(n − z·√n)/2` and
 /// `1 + (n + z·√n)/2` (z the two-sided normal quantile of alpha), clamped to the samples.
 pub fn summarize(samples: &[f64], alpha: f64) -> Option<Summary> {
+    summarize_with_z(samples, normal_quantile(1.0 - alpha / 2.0))
+}
+
+/// [`summarize`] with the normal quantile `z` of the interval given (so a diff computes it
+/// once, not per metric).
+pub fn summarize_with_z(samples: &[f64], z: f64) -> Option<Summary> {
     if samples.is_empty() {
         return None;
     }
     let mut sorted = samples.to_vec();
     sorted.sort_by(f64::total_cmp);
     let n = sorted.len();
-    let z = normal_quantile(1.0 - alpha / 2.0);
     let half = z * (n as f64).sqrt() / 2.0;
     let nf = n as f64;
     let low_rank = ((nf / 2.0 - half).floor() as usize).clamp(1, n);
@@ -143,11 +148,11 @@ pub fn normal_sf(z: f64) -> f64 {
     0.5 * erfc(z / std::f64::consts::SQRT_2)
 }
 
-/// The z with P(Z ≤ z) = p, by bisection (runs once per diff, not per metric).
+/// The z with P(Z ≤ z) = p, by bisection (to f64 precision; for once per diff, not per metric).
 pub fn normal_quantile(p: f64) -> f64 {
     let p = p.clamp(1e-12, 1.0 - 1e-12);
     let (mut low, mut high) = (-40.0_f64, 40.0_f64);
-    for _ in 0..200 {
+    for _ in 0..100 {
         let mid = (low + high) / 2.0;
         if 1.0 - normal_sf(mid) < p {
             low = mid;

@@ -24,15 +24,14 @@
 
 pub mod render;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use futures::{StreamExt, TryStreamExt, stream};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::artifact::{Artifact, ArtifactKind};
 use crate::error::Result;
-use crate::names::{Key, KeyPrefix, SessionName, TargetName, TargetPath};
+use crate::names::{ArtifactPath, Key, KeyPrefix, SessionName, TargetName, TargetPath};
 use crate::storage::Store;
 use crate::workflows::direction::{glob_match, resolve, stored_rules};
 use crate::workflows::session::{SessionMeta, session_meta};
@@ -149,6 +148,8 @@ impl Default for DiffOptions {
 struct Resolved<'a> {
     options: &'a DiffOptions,
     stored: Vec<MetricRule>,
+    /// The normal quantile of the intervals, `1 - alpha/2`.
+    z: f64,
 }
 
 impl Resolved<'_> {
@@ -460,6 +461,7 @@ pub async fn diff_across(
         session_meta(candidate_store, candidate).await?,
     );
     let resolved = Resolved {
+        z: stats::normal_quantile(1.0 - options.alpha / 2.0),
         options,
         stored: if options.use_stored_rules {
             stored_rules(base_store).await?
@@ -468,30 +470,17 @@ pub async fn diff_across(
         },
     };
     let prefix = options.key_prefix.clone().unwrap_or_default();
-    let (resolved, prefix) = (&resolved, &prefix);
-    // Targets are independent: compare several at once so a wide session is not a queue of
-    // round trips; `buffered` keeps them in order.
-    let targets: Vec<TargetDiff> = stream::iter(base_targets.intersection(&cand_targets))
-        .map(|target| async move {
-            let base_target = TargetPath::new(base.clone(), target.clone());
-            let cand_target = TargetPath::new(candidate.clone(), target.clone());
-            let artifacts = diff_target(
-                base_store,
-                &base_target,
-                candidate_store,
-                &cand_target,
-                prefix,
-                resolved,
-            )
-            .await?;
-            Result::<TargetDiff>::Ok(TargetDiff {
-                target: target.clone(),
-                artifacts,
-            })
-        })
-        .buffered(TARGET_CONCURRENCY)
-        .try_collect()
-        .await?;
+    let common: Vec<&TargetName> = base_targets.intersection(&cand_targets).collect();
+    let mut targets = Vec::with_capacity(common.len());
+    for batch in common.chunks(TARGET_BATCH) {
+        let sides = Sides {
+            base_store,
+            base,
+            candidate_store,
+            candidate,
+        };
+        targets.extend(diff_targets(&sides, batch, &prefix, &resolved).await?);
+    }
 
     let mut diff = SessionDiff {
         base: base.clone(),
@@ -511,66 +500,127 @@ pub async fn diff_across(
     Ok(diff)
 }
 
-/// How many targets a diff compares at once.
-const TARGET_CONCURRENCY: usize = 32;
+/// Targets whose artifacts are read in one bulk request per side.
+const TARGET_BATCH: usize = 256;
 
-async fn diff_target(
-    base_store: &Store,
-    base_target: &TargetPath,
-    candidate_store: &Store,
-    cand_target: &TargetPath,
+/// Artifacts up to this stored size are read in bulk and compared byte for byte; larger ones
+/// are compared by `head` (their hash) first, so an unchanged large binary is never loaded.
+const BULK_READ_LIMIT: u64 = 1 << 20;
+
+struct Sides<'a> {
+    base_store: &'a Store,
+    base: &'a SessionName,
+    candidate_store: &'a Store,
+    candidate: &'a SessionName,
+}
+
+/// What to do for one key of a target.
+enum Plan {
+    Removed(ArtifactPath),
+    Added(ArtifactPath),
+    /// Index into the bulk reads.
+    Bulk(usize),
+    Large(ArtifactPath, ArtifactPath),
+}
+
+/// Compares a batch of targets present on both sides: listings first, then every small
+/// artifact of the batch in one `get_many` per side (the backends' fast paths: parallel reads
+/// on local disk, batch requests on the cache service).
+async fn diff_targets(
+    sides: &Sides<'_>,
+    batch: &[&TargetName],
     prefix: &KeyPrefix,
     resolved: &Resolved<'_>,
-) -> Result<Vec<ArtifactDiff>> {
-    let base_keys: BTreeSet<Key> = base_store
-        .list_keys(base_target, prefix)
-        .await?
-        .into_iter()
-        .collect();
-    let cand_keys: BTreeSet<Key> = candidate_store
-        .list_keys(cand_target, prefix)
-        .await?
-        .into_iter()
-        .collect();
-    let mut artifacts = Vec::new();
-    for key in base_keys.union(&cand_keys) {
-        let base_path = base_target.artifact(key.clone());
-        let cand_path = cand_target.artifact(key.clone());
-        let change = match (base_keys.contains(key), cand_keys.contains(key)) {
-            (true, false) => match base_store.head(&base_path).await? {
-                Some(meta) => ArtifactChange::Removed { kind: meta.kind },
-                None => continue,
-            },
-            (false, true) => match candidate_store.head(&cand_path).await? {
-                Some(meta) => ArtifactChange::Added { kind: meta.kind },
-                None => continue,
-            },
-            _ => {
-                let (Some(b), Some(c)) = (
-                    base_store.head(&base_path).await?,
-                    candidate_store.head(&cand_path).await?,
-                ) else {
-                    continue;
-                };
-                if b.hash == c.hash {
-                    ArtifactChange::Unchanged
-                } else {
+) -> Result<Vec<TargetDiff>> {
+    let (mut bulk_base, mut bulk_cand) = (Vec::new(), Vec::new());
+    let mut plans: Vec<(TargetName, Vec<(Key, Plan)>)> = Vec::with_capacity(batch.len());
+    for target in batch {
+        let base_target = TargetPath::new(sides.base.clone(), (*target).clone());
+        let cand_target = TargetPath::new(sides.candidate.clone(), (*target).clone());
+        let sizes = |listed: Vec<(Key, u64)>| -> BTreeMap<Key, u64> {
+            listed
+                .into_iter()
+                .filter(|(k, _)| prefix.matches(k))
+                .collect()
+        };
+        let base_keys = sizes(sides.base_store.list_sizes(&base_target).await?);
+        let cand_keys = sizes(sides.candidate_store.list_sizes(&cand_target).await?);
+        let mut keys: Vec<&Key> = base_keys.keys().chain(cand_keys.keys()).collect();
+        keys.sort();
+        keys.dedup();
+        let mut plan = Vec::with_capacity(keys.len());
+        for key in keys {
+            let step = match (base_keys.get(key), cand_keys.get(key)) {
+                (Some(_), None) => Plan::Removed(base_target.artifact(key.clone())),
+                (None, Some(_)) => Plan::Added(cand_target.artifact(key.clone())),
+                (Some(b), Some(c)) if *b <= BULK_READ_LIMIT && *c <= BULK_READ_LIMIT => {
+                    bulk_base.push(base_target.artifact(key.clone()));
+                    bulk_cand.push(cand_target.artifact(key.clone()));
+                    Plan::Bulk(bulk_base.len() - 1)
+                }
+                _ => Plan::Large(
+                    base_target.artifact(key.clone()),
+                    cand_target.artifact(key.clone()),
+                ),
+            };
+            plan.push((key.clone(), step));
+        }
+        plans.push(((*target).clone(), plan));
+    }
+    let read = |results: Vec<Result<Option<Artifact>>>| -> Result<Vec<Option<Artifact>>> {
+        results.into_iter().collect()
+    };
+    let base_reads = read(sides.base_store.get_many(&bulk_base).await)?;
+    let cand_reads = read(sides.candidate_store.get_many(&bulk_cand).await)?;
+
+    let mut out = Vec::with_capacity(plans.len());
+    for (target, plan) in plans {
+        let mut artifacts = Vec::with_capacity(plan.len());
+        for (key, step) in plan {
+            let change = match step {
+                Plan::Removed(path) => match sides.base_store.head(&path).await? {
+                    Some(meta) => ArtifactChange::Removed { kind: meta.kind },
+                    None => continue,
+                },
+                Plan::Added(path) => match sides.candidate_store.head(&path).await? {
+                    Some(meta) => ArtifactChange::Added { kind: meta.kind },
+                    None => continue,
+                },
+                Plan::Bulk(i) => {
+                    let (Some(b), Some(c)) = (&base_reads[i], &cand_reads[i]) else {
+                        continue;
+                    };
+                    if b.bytes() == c.bytes() {
+                        ArtifactChange::Unchanged
+                    } else {
+                        compare_artifacts(&key, b, c, resolved)
+                    }
+                }
+                Plan::Large(base_path, cand_path) => {
                     let (Some(b), Some(c)) = (
-                        base_store.get(&base_path).await?,
-                        candidate_store.get(&cand_path).await?,
+                        sides.base_store.head(&base_path).await?,
+                        sides.candidate_store.head(&cand_path).await?,
                     ) else {
                         continue;
                     };
-                    compare_artifacts(key, &b, &c, resolved)
+                    if b.hash == c.hash {
+                        ArtifactChange::Unchanged
+                    } else {
+                        let (Some(b), Some(c)) = (
+                            sides.base_store.get(&base_path).await?,
+                            sides.candidate_store.get(&cand_path).await?,
+                        ) else {
+                            continue;
+                        };
+                        compare_artifacts(&key, &b, &c, resolved)
+                    }
                 }
-            }
-        };
-        artifacts.push(ArtifactDiff {
-            key: key.clone(),
-            change,
-        });
+            };
+            artifacts.push(ArtifactDiff { key, change });
+        }
+        out.push(TargetDiff { target, artifacts });
     }
-    Ok(artifacts)
+    Ok(out)
 }
 
 fn fingerprint_warnings(
@@ -769,13 +819,7 @@ fn compare_json(
                 if let (Some(x), Some(y)) = (number(bv), number(cv)) {
                     metrics.push(metric(path, x, y, threshold()));
                 } else if let (Some(xs), Some(ys)) = (samples_of(bv), samples_of(cv)) {
-                    metrics.push(sample_metric(
-                        path,
-                        &xs,
-                        &ys,
-                        threshold(),
-                        resolved.options.alpha,
-                    ));
+                    metrics.push(sample_metric(path, &xs, &ys, threshold(), resolved));
                 } else if *bv != *cv {
                     values.push(ValueChange {
                         path: path.clone(),
@@ -847,11 +891,12 @@ fn sample_metric(
     base: &[f64],
     candidate: &[f64],
     threshold: Threshold,
-    alpha: f64,
+    resolved: &Resolved<'_>,
 ) -> MetricChange {
+    let alpha = resolved.options.alpha;
     let (Some(b), Some(c), Some(test)) = (
-        stats::summarize(base, alpha),
-        stats::summarize(candidate, alpha),
+        stats::summarize_with_z(base, resolved.z),
+        stats::summarize_with_z(candidate, resolved.z),
         mann_whitney_u(base, candidate),
     ) else {
         // Both sides hold two or more samples, so none of these is empty.
