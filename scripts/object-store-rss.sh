@@ -15,14 +15,12 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
 size_mib="${1:-1024}"
 case "$size_mib" in (*[!0-9]*|"") echo "usage: $0 [SIZE_MIB]" >&2; exit 2 ;; esac
-if [ -z "${SEAWEEDFS_BUCKET:-}" ]; then
-    exec scripts/seaweedfs.sh run mini -- "$0" "$size_mib"
-fi
 limit_mib="${RSS_LIMIT_MIB:-64}"
 target_dir="${CARGO_TARGET_DIR:-$repo_root/target}"
 out="$target_dir/object-store-rss"
 mkdir -p "$out"
 say() { echo "object-store-rss: $*"; }
+perfstore="$target_dir/release/perfstore"
 
 if [ ! -x /usr/bin/time ]; then
     say "installing GNU time (for /usr/bin/time -v)"
@@ -30,11 +28,16 @@ if [ ! -x /usr/bin/time ]; then
     [ -x /usr/bin/time ] || { say "/usr/bin/time is missing and could not be installed"; exit 1; }
 fi
 
-say "building the release binary (log $out/cargo-build.log)"
-if ! cargo build --release -p perfstore-cli >"$out/cargo-build.log" 2>&1; then
-    tail -n 30 "$out/cargo-build.log" >&2; say "cargo build failed"; exit 1
+if [ -z "${OBJECT_STORE_RSS_BUILT:-}" ]; then
+    say "building the release binary (log $out/cargo-build.log)"
+    if ! cargo build --release -p perfstore-cli >"$out/cargo-build.log" 2>&1; then
+        tail -n 30 "$out/cargo-build.log" >&2; say "cargo build failed"; exit 1
+    fi
 fi
-perfstore="$target_dir/release/perfstore"
+if [ -z "${SEAWEEDFS_BUCKET:-}" ]; then
+    # Built first, so the engine is not kept waiting by the compiler.
+    OBJECT_STORE_RSS_BUILT=1 exec scripts/seaweedfs.sh run cluster -- "$0" "$size_mib"
+fi
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -14,7 +14,7 @@ use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
 use perfstore::object_store::{ObjectStoreOptions, ObjectStoreStorage};
 use perfstore::transfer::{CopyOptions, copy_session};
-use perfstore::{Artifact, ContentHash, Error, SessionName, StorageExt, Store};
+use perfstore::{Artifact, ContentHash, Error, SessionName, Store};
 use serde_json::json;
 use tokio::io::AsyncReadExt;
 

@@ -264,6 +264,12 @@ impl ObjectStoreStorage {
     pub fn open_with(url: &str, options: ObjectStoreOptions) -> Result<Self> {
         let url = url.trim();
         let location = parse_url(url)?;
+        if options.part_size < 5 << 20 && matches!(location.flavor, Flavor::S3 { .. }) {
+            return Err(Error::Config(format!(
+                "object-store part size {} is below S3's minimum of 5 MiB",
+                options.part_size
+            )));
+        }
         let store: Arc<dyn ObjectStore> = match &location.flavor {
             Flavor::S3 { bucket, .. } => s3_from_env(bucket, url)?,
             Flavor::File { root } => {
@@ -280,12 +286,6 @@ impl ObjectStoreStorage {
             }
             Flavor::Memory => Arc::new(object_store::memory::InMemory::new()),
         };
-        if options.part_size < 5 << 20 && matches!(location.flavor, Flavor::S3 { .. }) {
-            return Err(Error::Config(format!(
-                "object-store part size {} is below S3's minimum of 5 MiB",
-                options.part_size
-            )));
-        }
         let root = ObjectPath::from_iter(location.prefix.split('/').filter(|s| !s.is_empty()));
         Ok(Self {
             store,
@@ -486,36 +486,39 @@ impl ObjectStoreStorage {
         };
         let (size, e_tag) = (result.meta.size, result.meta.e_tag.clone());
         let mut chunks = result.into_stream();
+        // Small objects are kept whole (their kind is inferred as on local disk); large ones
+        // are hashed as they stream by.
+        let small = size <= INFER_LIMIT;
         let mut hash = StreamedHash::default();
         let mut kept = Vec::new();
-        let mut first = true;
+        // Only an object long enough to be a container needs its first bytes looked at.
+        let mut decided = size < (HEADER_LEN + TRAILER_LEN) as u64;
         while let Some(chunk) = chunks.next().await {
             let chunk = chunk.map_err(|e| self.fail("read", location, e))?;
-            if first && size >= (HEADER_LEN + TRAILER_LEN) as u64 {
-                first = false;
-                kept.extend_from_slice(&chunk);
-                if kept.len() < HEADER_LEN {
-                    continue;
-                }
-                if compression::is_container(&kept[..HEADER_LEN]) {
-                    drop(chunks);
-                    return self
-                        .container_head(path, location, &kept[..HEADER_LEN], size, e_tag)
-                        .await;
-                }
-                hash.push(&kept);
-                if size > INFER_LIMIT {
-                    kept = Vec::new();
+            if decided {
+                match small {
+                    true => kept.extend_from_slice(&chunk),
+                    false => hash.push(&chunk),
                 }
                 continue;
             }
-            first = false;
-            hash.push(&chunk);
-            if size <= INFER_LIMIT {
-                kept.extend_from_slice(&chunk);
+            kept.extend_from_slice(&chunk);
+            if kept.len() < HEADER_LEN {
+                continue;
+            }
+            decided = true;
+            if compression::is_container(&kept[..HEADER_LEN]) {
+                drop(chunks);
+                return self
+                    .container_head(path, location, &kept[..HEADER_LEN], size, e_tag)
+                    .await;
+            }
+            if !small {
+                hash.push(&kept);
+                kept = Vec::new();
             }
         }
-        if size <= INFER_LIMIT {
+        if small {
             return Ok(Some(Ok(Artifact::from_stored(kept, None).meta())));
         }
         Ok(Some(Ok(hash.finish())))
