@@ -126,6 +126,19 @@ def timed(fn: Callable[[], Any], repeat: int) -> float:
     return statistics.median(times)
 
 
+def paired(ours: Callable[[], Any], theirs: Callable[[], Any], repeat: int):
+    """Medians of `repeat` timings of each, taken alternately, so load from other processes on
+    the machine falls on both sides alike."""
+    a: List[float] = []
+    b: List[float] = []
+    for _ in range(repeat):
+        for fn, out in ((ours, a), (theirs, b)):
+            start = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - start)
+    return statistics.median(a), statistics.median(b)
+
+
 def save_load_loop(storage: Any, value: dict, n: int, keys: int = 100) -> Callable[[], None]:
     def run() -> None:
         for i in range(n):
@@ -180,11 +193,10 @@ def main() -> int:
         target = perfstore.Store.local(os.path.join(work, "ours")).target("nightly", "parser")
         drop_in = Perf__Storage__Local(storage_path=os.path.join(work, "drop-in"))
         drop_in.set_context("nightly", "parser")
-        t_pure = timed(save_load_loop(pure, value, n_local), repeat)
-        row("local 1 KB save+load: Target vs pure-Python original", timed(save_load_loop(target, value, n_local), repeat),
-            t_pure, n_local, 1.0)
-        row("local 1 KB save+load: phase_e drop-in vs pure-Python", timed(save_load_loop(drop_in, value, n_local), repeat),
-            t_pure, n_local, 1.0)
+        row("local 1 KB save+load: Target vs pure-Python original",
+            *paired(save_load_loop(target, value, n_local), save_load_loop(pure, value, n_local), repeat), n_local, 1.0)
+        row("local 1 KB save+load: phase_e drop-in vs pure-Python",
+            *paired(save_load_loop(drop_in, value, n_local), save_load_loop(pure, value, n_local), repeat), n_local, 1.0)
 
         # 2. bulk 1,000
         items = {f"results/bulk/{i:04}.json": dict(value, index=i) for i in range(1000)}
@@ -200,8 +212,8 @@ def main() -> int:
             loaded = target.load_many(list(items))
             assert loaded[-1]["index"] == 999
 
-        row("bulk 1,000 x 1 KB save+load: save_many/load_many vs loop", timed(ours_bulk, repeat),
-            timed(pure_bulk, repeat), 1000, 3.0)
+        row("bulk 1,000 x 1 KB save+load: save_many/load_many vs loop", *paired(ours_bulk, pure_bulk, repeat),
+            1000, 3.0)
 
         # the same into a new target each time: every file is created, on both sides
         fresh = iter(range(1_000_000))
@@ -215,8 +227,8 @@ def main() -> int:
             target = perfstore.Store.local(os.path.join(work, "ours")).target("nightly", f"new-{next(fresh)}")
             ours_bulk()
 
-        row("bulk 1,000 x 1 KB into a new target: save_many/load_many vs loop", timed(ours_bulk_new, repeat),
-            timed(pure_bulk_new, repeat), 1000, 3.0)
+        row("bulk 1,000 x 1 KB into a new target: save_many/load_many vs loop",
+            *paired(ours_bulk_new, pure_bulk_new, repeat), 1000, 3.0)
 
         # 3. cache service in-process
         ours_cache = perfstore.Store.cache_service(namespace="bench").target("nightly", "parser")
