@@ -224,3 +224,36 @@ async fn instances_sharing_a_bucket_leave_one_consistent_entry_for_one_key() {
     let apps = env.instances(3);
     scenarios::distinct_stores_of_one_key_leave_a_consistent_entry(&apps, &unique_ns("key")).await;
 }
+
+#[tokio::test]
+async fn binary_child_data_streams_to_s3_small_in_one_put_large_in_parts() {
+    let Some(env) = s3_env("binary_child_data_streams_to_s3_small_in_one_put_large_in_parts")
+    else {
+        return;
+    };
+    let app = TestApp::with_store(env.store(0));
+    let ns = unique_ns("stream");
+    let id = app.store_alice(&ns).await["cache_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    // Under one part (one PUT), exactly one part, and over one part (multipart upload).
+    for size in [10 << 10, 5 << 20, (6 << 20) + 7] {
+        let body: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+        let r = app
+            .post_bytes(
+                &format!("/{ns}/cache/{id}/data/store/binary/big/b{size}"),
+                &body,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{size}: {}", r.text());
+        let r = app
+            .get(&format!("/{ns}/cache/{id}/data/binary/big/b{size}"))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{size}");
+        assert!(
+            r.body.as_ref() == body.as_slice(),
+            "{size}: the bytes read back differ"
+        );
+    }
+}

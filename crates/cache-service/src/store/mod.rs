@@ -423,10 +423,38 @@ impl FileStore {
             path: path.to_owned(),
             source,
         };
-        let upload = self.inner.put_multipart(&location).await.map_err(backend)?;
-        let mut writer = WriteMultipart::new_with_chunk_size(upload, STREAM_PART_BYTES);
         let mut written = 0u64;
         let mut body = std::pin::pin!(body);
+        // On S3 a body smaller than one part is one PUT: one request instead of three (create,
+        // part, complete), holding no more than a part would. Local disk streams to its staging
+        // file from the first byte (no request to save).
+        let mut head = bytes::BytesMut::new();
+        let buffer_first = !matches!(self.kind, StoreKind::LocalDisk { .. });
+        while buffer_first && head.len() < STREAM_PART_BYTES {
+            match body.next().await {
+                None => {
+                    self.inner
+                        .put(&location, PutPayload::from_bytes(head.freeze()))
+                        .await
+                        .map_err(backend)?;
+                    return Ok(written);
+                }
+                Some(Ok(chunk)) => {
+                    written += chunk.len() as u64;
+                    if written > limit {
+                        return Err(StreamPutError::TooLarge { limit });
+                    }
+                    head.extend_from_slice(&chunk);
+                }
+                Some(Err(e)) => return Err(StreamPutError::Body(e.to_string())),
+            }
+        }
+        let upload = self.inner.put_multipart(&location).await.map_err(backend)?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, STREAM_PART_BYTES);
+        if !head.is_empty() {
+            writer.write(&head);
+        }
+        drop(head);
         while let Some(chunk) = body.next().await {
             let failure = match chunk {
                 Ok(chunk) => {
