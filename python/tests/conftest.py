@@ -44,12 +44,25 @@ def run_cli(cli: Path, *args: str, stdin: bytes | None = None, check: bool = Tru
     return result
 
 
+API_KEY_NAME, API_KEY_VALUE = "x-api-key", "python-tests-secret"
+
+
 @pytest.fixture(scope="session")
 def server_url(cli: Path) -> Iterator[str]:
     """A `perfstore serve --storage memory --no-auth` on 127.0.0.1, port picked by the OS."""
-    env = dict(os.environ, RUST_LOG="info")
+    yield from serve(cli, ["--no-auth"], {})
+
+
+@pytest.fixture(scope="session")
+def auth_server_url(cli: Path) -> Iterator[str]:
+    """The same, requiring the API key API_KEY_NAME: API_KEY_VALUE."""
+    yield from serve(cli, [], {"FAST_API__AUTH__API_KEY__NAME": API_KEY_NAME, "FAST_API__AUTH__API_KEY__VALUE": API_KEY_VALUE})
+
+
+def serve(cli: Path, flags: List[str], extra_env: dict) -> Iterator[str]:
+    env = dict(os.environ, RUST_LOG="info", **extra_env)
     proc = subprocess.Popen(
-        [str(cli), "serve", "--host", "127.0.0.1", "--port", "0", "--no-auth", "--storage", "memory"],
+        [str(cli), "serve", "--host", "127.0.0.1", "--port", "0", "--storage", "memory", *flags],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env=env,

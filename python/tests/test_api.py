@@ -197,3 +197,16 @@ def test_unreachable_service_is_a_storage_error():
     store = perfstore.Store.cache_service("http://127.0.0.1:9", namespace="ns")
     with pytest.raises(perfstore.StorageError):
         store.target("s", "t").save("k.json", {})
+
+
+def test_cache_service_api_key(auth_server_url):
+    from conftest import API_KEY_NAME, API_KEY_VALUE
+
+    with_key = perfstore.Store.cache_service(
+        auth_server_url, namespace="auth", api_key=API_KEY_VALUE, api_key_header=API_KEY_NAME
+    )
+    with_key.target("s", "t").save("k.json", {"v": 1})
+    assert with_key.target("s", "t").load("k.json") == {"v": 1}
+    wrong = perfstore.Store.cache_service(auth_server_url, namespace="auth", api_key="wrong")
+    with pytest.raises(perfstore.StorageError, match="401"):
+        wrong.target("s", "t").load("k.json")
