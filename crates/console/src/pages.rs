@@ -365,6 +365,11 @@ fn direction_text(d: Direction) -> &'static str {
     }
 }
 
+/// `1 regression`, `2 regressions`.
+fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 /// The comparison: verdict, counts, warnings, metrics in reading order, other changes.
 pub fn compare_section(mode: Mode, view: &CompareView) -> String {
     let diff = &view.diff;
@@ -372,8 +377,8 @@ pub fn compare_section(mode: Mode, view: &CompareView) -> String {
     let mut body = format!(
         "<section class=\"comparison\"><h2>{} <span class=\"muted\">vs base</span> {}</h2>\
          <p class=\"verdict {}\" data-verdict=\"{}\">{}</p>\
-         <p class=\"summary\">{} regressions · {} improvements · {} metrics compared · {} not significant · \
-         {} missing in the candidate · {} artifacts changed · {} added · {} removed · {} unchanged · threshold {}</p>",
+         <p class=\"summary\">{} · {} · {} compared · {} not significant · \
+         {} missing in the candidate · {} changed · {} added · {} removed · {} unchanged · threshold {}</p>",
         session_link(mode, diff.candidate.as_str()),
         session_link(mode, diff.base.as_str()),
         view.verdict,
@@ -386,12 +391,12 @@ pub fn compare_section(mode: Mode, view: &CompareView) -> String {
         } else {
             "No regression beyond the threshold".to_owned()
         },
-        s.regressions,
-        s.improvements,
-        s.metrics_compared,
+        count(s.regressions, "regression"),
+        count(s.improvements, "improvement"),
+        count(s.metrics_compared, "metric"),
         s.not_significant,
         s.missing,
-        s.artifacts_changed,
+        count(s.artifacts_changed, "artifact"),
         s.artifacts_added,
         s.artifacts_removed,
         s.artifacts_unchanged,
@@ -502,7 +507,13 @@ fn samples_text(samples: Option<&SampleComparison>) -> String {
 }
 
 /// The compare form, its fields holding the current query.
-pub fn compare_form(sessions: &[String], base: &str, candidate: &str, threshold: &str) -> String {
+pub fn compare_form(
+    sessions: &[String],
+    base: &str,
+    candidate: &str,
+    threshold: &str,
+    target: &str,
+) -> String {
     let mut options = String::new();
     for s in sessions {
         let _ = write!(options, "<option value=\"{}\">", esc(s));
@@ -512,10 +523,12 @@ pub fn compare_form(sessions: &[String], base: &str, candidate: &str, threshold:
          <label>Base <input name=\"base\" list=\"sessions\" value=\"{}\" placeholder=\"@main or a session\" required></label>\
          <label>Candidate <input name=\"candidate\" list=\"sessions\" value=\"{}\" required></label>\
          <label>Threshold <input name=\"threshold\" value=\"{}\" size=\"5\" placeholder=\"5%\"></label>\
+         <label>Target <input name=\"target\" value=\"{}\" size=\"12\" placeholder=\"all\"></label>\
          <button type=\"submit\">Compare</button></form>",
         esc(base),
         esc(candidate),
-        esc(threshold)
+        esc(threshold),
+        esc(target)
     )
 }
 

@@ -418,6 +418,7 @@ async fn compare_page_body(store: &Store, q: &Params) -> Result<String, ConsoleE
         q.get("base").unwrap_or(""),
         q.get("candidate").unwrap_or(""),
         q.get("threshold").unwrap_or(""),
+        q.get("target").unwrap_or(""),
     );
     let mut body = format!("<h1>Compare</h1>{form}");
     if q.get("base").is_some() || q.get("candidate").is_some() {

@@ -210,6 +210,18 @@ async fn compare_puts_the_regression_first_with_the_librarys_verdict() {
             "{backend}"
         );
         assert!(page.body.contains("data-verdict=\"regressed\""));
+        // One target only: the form keeps it, and the lexer alone has no regression.
+        let lexer = get(
+            &store,
+            "/compare?base=@main&candidate=nightly-06&target=lexer",
+        )
+        .await;
+        assert!(
+            lexer.body.contains("name=\"target\" value=\"lexer\""),
+            "{backend}"
+        );
+        assert!(lexer.body.contains("data-verdict=\"ok\""), "{backend}");
+        assert!(!lexer.body.contains("<td>parser</td>"), "{backend}");
         // A looser threshold is the library's call too: 40 % hides the 30 % step.
         let loose = get_json(
             &store,
