@@ -532,19 +532,36 @@ async fn diff_targets(
     prefix: &KeyPrefix,
     resolved: &Resolved<'_>,
 ) -> Result<Vec<TargetDiff>> {
-    let (mut bulk_base, mut bulk_cand) = (Vec::new(), Vec::new());
-    let mut plans: Vec<(TargetName, Vec<(Key, Plan)>)> = Vec::with_capacity(batch.len());
-    for target in batch {
+    // Listings run as tasks, so blocking file-system backends list several targets at once.
+    let listings = futures::future::join_all(batch.iter().map(|target| {
+        let (base_store, candidate_store) =
+            (sides.base_store.clone(), sides.candidate_store.clone());
         let base_target = TargetPath::new(sides.base.clone(), (*target).clone());
         let cand_target = TargetPath::new(sides.candidate.clone(), (*target).clone());
+        tokio::spawn(async move {
+            let base_sizes = base_store.list_sizes(&base_target).await?;
+            let cand_sizes = candidate_store.list_sizes(&cand_target).await?;
+            Result::<_>::Ok((base_target, base_sizes, cand_target, cand_sizes))
+        })
+    }))
+    .await;
+    let (mut bulk_base, mut bulk_cand) = (Vec::new(), Vec::new());
+    let mut plans: Vec<(TargetName, Vec<(Key, Plan)>)> = Vec::with_capacity(batch.len());
+    for (target, listing) in batch.iter().zip(listings) {
+        let (base_target, base_sizes, cand_target, cand_sizes) =
+            listing.map_err(|join| crate::Error::Backend {
+                backend: "diff",
+                message: format!("listing task failed: {join}"),
+                source: None,
+            })??;
         let sizes = |listed: Vec<(Key, u64)>| -> BTreeMap<Key, u64> {
             listed
                 .into_iter()
                 .filter(|(k, _)| prefix.matches(k))
                 .collect()
         };
-        let base_keys = sizes(sides.base_store.list_sizes(&base_target).await?);
-        let cand_keys = sizes(sides.candidate_store.list_sizes(&cand_target).await?);
+        let base_keys = sizes(base_sizes);
+        let cand_keys = sizes(cand_sizes);
         let mut keys: Vec<&Key> = base_keys.keys().chain(cand_keys.keys()).collect();
         keys.sort();
         keys.dedup();
