@@ -29,6 +29,8 @@ const LEFT: f64 = 64.0;
 const RIGHT: f64 = 16.0;
 const TOP: f64 = 20.0;
 const BOTTOM: f64 = 56.0;
+/// Beyond this many points, plain points shrink so the line stays readable.
+const DENSE: usize = 60;
 /// At most this many x labels, so names do not overlap.
 const MAX_X_LABELS: usize = 8;
 
@@ -126,7 +128,11 @@ impl LineChart<'_> {
                 if regression { " regression" } else { "" },
                 x(i),
                 y(*v),
-                if regression { 6 } else { 4 },
+                match (regression, n > DENSE) {
+                    (true, _) => 6.0,
+                    (false, false) => 4.0,
+                    (false, true) => 2.5,
+                },
                 esc(label),
                 v,
                 esc(label),
