@@ -42,6 +42,6 @@ def test_a_10000_artifact_bulk_load_lets_other_threads_run(tmp_path):
         loaded = run.load_many(keys)
         elapsed, ticks = time.perf_counter() - start, ticker.ticks - before
     assert loaded == list(items.values())
-    # Holding the GIL for the whole call would allow at most a tick or two (before entering it).
-    assert ticks >= 10, f"only {ticks} ticks in {elapsed * 1000:.0f} ms: the GIL was held"
+    # Holding the GIL for the whole call would allow at most a tick or two (around the call).
+    assert ticks >= 5, f"only {ticks} ticks in {elapsed * 1000:.0f} ms: the GIL was held"
 
