@@ -25,6 +25,11 @@
 //!   deletes of many artifacts and of a target go through the store's bulk delete (S3:
 //!   `DeleteObjects`, 1,000 keys a request).
 //! - Kinds are not recorded (as on local disk); [`crate::ArtifactKind::infer`] tells them apart.
+//! - In a bucket or memory a key may be an artifact and a folder at once (`a` and `a/b`); in a
+//!   folder it cannot ([`Error::Conflict`], as on local disk).
+//! - `delete` asks `HEAD` first (S3's `DELETE` does not tell whether there was an object), and
+//!   session and target listings check each prefix still holds an object: a folder, and a
+//!   filer-backed bucket (SeaweedFS), keep a prefix after its last object is deleted.
 //! - Not atomic: [`Storage::delete_target`] deletes object by object (there is no rename in S3),
 //!   so a reader racing it may see the target half deleted. An upload interrupted by a crash
 //!   leaves an invisible incomplete multipart upload; a bucket lifecycle rule
