@@ -149,8 +149,8 @@ fn timed(mut f: impl FnMut() -> usize) -> Duration {
 }
 
 fn benches(c: &mut Criterion) {
-    // Sessions record the git checkout of the current directory: run outside one, as CI
-    // machines writing results usually do not matter here and setup stays fast.
+    // Sessions record the git checkout of the current directory: run outside one, so the
+    // setup of 1,000 sessions does not run git 4,000 times.
     let cwd = tempfile::tempdir().expect("cwd");
     std::env::set_current_dir(cwd.path()).expect("cd");
     let quick = std::env::var_os("COMPARE_QUICK").is_some();
@@ -168,7 +168,8 @@ fn benches(c: &mut Criterion) {
 
     for (group, samples) in [("diff_local", false), ("diff_local_samples", true)] {
         let mut g = c.benchmark_group(group);
-        g.sample_size(10).measurement_time(Duration::from_secs(secs));
+        g.sample_size(10)
+            .measurement_time(Duration::from_secs(secs));
         for &n in diff_sizes {
             let fixture = diff_fixture(&rt, n, samples);
             assert_eq!(run_diff(&rt, &fixture.store), n * METRICS);
@@ -181,7 +182,8 @@ fn benches(c: &mut Criterion) {
     }
 
     let mut g = c.benchmark_group("history_local");
-    g.sample_size(10).measurement_time(Duration::from_secs(secs));
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(secs));
     for &n in history_sizes {
         let fixture = history_fixture(&rt, n);
         assert_eq!(run_history(&rt, &fixture.store), n * METRICS);
