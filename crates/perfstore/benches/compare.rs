@@ -12,6 +12,8 @@
 //! `cargo bench -p perfstore --bench compare`. After criterion's report it prints the median of
 //! 3 timed runs per size and the large/small ratio (10 would be linear). Env `COMPARE_QUICK=1`
 //! runs only the small sizes; `COMPARE_SECS` sets criterion's measurement time (default 15).
+//! Under `cargo test --all-targets` (no `--bench`: a debug build, in CI) it runs 100 targets and
+//! 20 sessions once each, as a check that the bench works, and prints no figures.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -154,12 +156,16 @@ fn benches(c: &mut Criterion) {
     let cwd = tempfile::tempdir().expect("cwd");
     std::env::set_current_dir(cwd.path()).expect("cd");
     let quick = std::env::var_os("COMPARE_QUICK").is_some();
+    let measuring = std::env::args().any(|a| a == "--bench");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
-    let diff_sizes: &[usize] = if quick { &[1_000] } else { &[1_000, 10_000] };
-    let history_sizes: &[usize] = if quick { &[100] } else { &[100, 1_000] };
+    let (diff_sizes, history_sizes): (&[usize], &[usize]) = match (measuring, quick) {
+        (false, _) => (&[100], &[20]),
+        (true, true) => (&[1_000], &[100]),
+        (true, false) => (&[1_000, 10_000], &[100, 1_000]),
+    };
     let mut summary: Vec<(String, usize, Duration)> = Vec::new();
     let secs = std::env::var("COMPARE_SECS")
         .ok()
@@ -176,7 +182,9 @@ fn benches(c: &mut Criterion) {
             g.bench_function(format!("{n}x{METRICS}"), |b| {
                 b.iter(|| run_diff(&rt, &fixture.store))
             });
-            summary.push((group.to_owned(), n, timed(|| run_diff(&rt, &fixture.store))));
+            if measuring {
+                summary.push((group.to_owned(), n, timed(|| run_diff(&rt, &fixture.store))));
+            }
         }
         g.finish();
     }
@@ -190,14 +198,19 @@ fn benches(c: &mut Criterion) {
         g.bench_function(format!("{n}_sessions"), |b| {
             b.iter(|| run_history(&rt, &fixture.store))
         });
-        summary.push((
-            "history_local".to_owned(),
-            n,
-            timed(|| run_history(&rt, &fixture.store)),
-        ));
+        if measuring {
+            summary.push((
+                "history_local".to_owned(),
+                n,
+                timed(|| run_history(&rt, &fixture.store)),
+            ));
+        }
     }
     g.finish();
 
+    if !measuring {
+        return;
+    }
     println!("\ncompare bench summary (median of 3 runs, local disk):");
     for (group, n, t) in &summary {
         println!("  {group:<20} {n:>6}  {:>9.1} ms", t.as_secs_f64() * 1e3);
