@@ -90,6 +90,7 @@ s3_curl() {  # s3_curl ENDPOINT ARGS... : a SigV4-signed request with the test i
 plan_mini() {
   local dir="$1" mp mg vp vg fp fg sp sg
   read -r mp mg vp vg fp fg sp sg <<<"$(free_ports 8)"
+  echo "$mp $mg $vp $vg $fp $fg $sp $sg" >"$dir/ports"
   mkdir -p "$dir/data"
   printf 'mini\t%s\n' "$WEED mini -dir=$dir/data -ip=127.0.0.1 -ip.bind=127.0.0.1 \
 -s3.config=$dir/s3.json -admin.ui=false -admin.port=0 -webdav=false -master.telemetry=false \
@@ -102,6 +103,7 @@ plan_mini() {
 plan_cluster() {
   local dir="$1" mp mg v1 v1g v2 v2g fp fg s1 s1g s2 s2g
   read -r mp mg v1 v1g v2 v2g fp fg s1 s1g s2 s2g <<<"$(free_ports 12)"
+  echo "$mp $mg $v1 $v1g $v2 $v2g $fp $fg $s1 $s1g $s2 $s2g" >"$dir/ports"
   mkdir -p "$dir/master" "$dir/volume1" "$dir/volume2" "$dir/filer"
   local master="127.0.0.1:$mp.$mg" filer="127.0.0.1:$fp.$fg"
   {
@@ -183,6 +185,11 @@ stop_all() {
   stop_tier "$dir" 'volume1|volume2' "$STOP_TIMEOUT"
   stop_tier "$dir" master "$STOP_TIMEOUT"
   rm -f "$dir/pids"
+  # weed leaves a unix socket per server in the temp dir (seaweedfs-s3-PORT.sock, …).
+  local port
+  for port in $(cat "$dir/ports" 2>/dev/null); do
+    rm -f "${TMPDIR:-/tmp}"/seaweedfs-*-"$port".sock
+  done
 }
 
 stop_tier() {  # stop_tier DIR NAME-REGEX SECONDS: SIGTERM, SIGKILL what is left after SECONDS
