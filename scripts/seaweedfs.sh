@@ -291,7 +291,8 @@ case "$cmd" in
     shift
     [[ $# -gt 0 ]] || usage
     RUN_DIR="$(mktemp -d "${TMPDIR:-/tmp}/seaweedfs.XXXXXX")"
-    trap 'stop_all "$RUN_DIR"; rm -rf "$RUN_DIR"' EXIT
+    # A second signal must not cut the stop short (that would orphan the engine).
+    trap 'trap "" INT TERM; stop_all "$RUN_DIR"; rm -rf "$RUN_DIR"' EXIT
     trap 'exit 130' INT TERM
     start "$mode" "$RUN_DIR" >/dev/null
     rc=0
