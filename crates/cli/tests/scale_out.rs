@@ -541,6 +541,53 @@ fn killing_one_instance_mid_load_loses_no_acknowledged_write() {
     verify(&urls[..INSTANCES - 1], &ns, &acks);
 }
 
+/// The storage layer's conformance suite passes through each instance of the fleet (the three
+/// run at once, each scenario in a fresh namespace of the shared bucket).
+#[test]
+fn the_conformance_suite_passes_through_each_instance() {
+    let Some(engine) = engine("the_conformance_suite_passes_through_each_instance") else {
+        return;
+    };
+    let fleet = Fleet::start(&engine);
+    let ns = unique("conf");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let instances = fleet.urls().into_iter().enumerate().map(|(n, url)| {
+            let ns = ns.clone();
+            tokio::spawn(async move {
+                let scenarios = std::sync::atomic::AtomicUsize::new(0);
+                perfstore::conformance_sequence!(|_scenario: &'static str| {
+                    let i = scenarios.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let store = store_at(&url, &format!("{ns}-{n}-{i}"));
+                    async move { (store, ()) }
+                })
+                .await;
+                scenarios.into_inner()
+            })
+        });
+        for (n, ran) in join_spawned(instances).await.into_iter().enumerate() {
+            let ran =
+                ran.unwrap_or_else(|e| panic!("instance {n}: a conformance scenario failed: {e}"));
+            assert!(ran >= 30, "instance {n} ran only {ran} scenarios");
+        }
+    });
+}
+
+/// Awaits every task in order (the tasks themselves already run concurrently).
+async fn join_spawned<T>(
+    tasks: impl Iterator<Item = tokio::task::JoinHandle<T>>,
+) -> Vec<Result<T, tokio::task::JoinError>> {
+    let mut results = Vec::new();
+    for task in tasks.collect::<Vec<_>>() {
+        results.push(task.await);
+    }
+    results
+}
+
 /// A target written through one instance is read, listed, diffed and deleted through others.
 #[test]
 fn a_target_written_through_one_instance_is_served_by_the_others() {

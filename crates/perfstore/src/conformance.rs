@@ -30,7 +30,45 @@ use crate::storage::{StorageExt, Store, TargetHandle};
 #[macro_export]
 macro_rules! conformance_tests {
     ($make:expr $(, #[$attr:meta])* $(,)?) => {
-        $crate::conformance_tests!(@each [$(#[$attr])*] $make;
+        $crate::__conformance_scenarios!([$crate::conformance_tests] @each [$(#[$attr])*] $make);
+    };
+    (@each $attrs:tt $make:expr; $($scenario:ident),* $(,)?) => {
+        $( $crate::conformance_tests!(@one $attrs $make; $scenario); )*
+    };
+    (@one [$($attr:tt)*] $make:expr; $scenario:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        $($attr)*
+        async fn $scenario() {
+            let (store, _guard) = ($make)().await;
+            $crate::conformance::$scenario(&store).await;
+        }
+    };
+}
+
+/// Runs every scenario in turn inside one async context (for backends too costly to set up
+/// once per test, e.g. a fleet of server processes): `$make` is called with the scenario's
+/// name and returns a fresh, empty store and a guard. Evaluates to a future.
+#[macro_export]
+macro_rules! conformance_sequence {
+    ($make:expr $(,)?) => {
+        $crate::__conformance_scenarios!([$crate::conformance_sequence] @seq $make)
+    };
+    (@seq $make:expr; $($scenario:ident),* $(,)?) => {
+        async {
+            $(
+                let (store, _guard) = ($make)(stringify!($scenario)).await;
+                $crate::conformance::$scenario(&store).await;
+            )*
+        }
+    };
+}
+
+/// The one list of scenarios, handed to a macro: `[callback] prefix…` → `callback!(prefix…; scenario, …)`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_scenarios {
+    ([$($callback:tt)*] $($prefix:tt)*) => {
+        $($callback)*! { $($prefix)*;
             json_roundtrip, typed_roundtrip, text_roundtrip, bytes_roundtrip, large_artifact_roundtrip,
             missing_is_none, empty_artifacts_exist, save_replaces_across_kinds, load_string_of_json_returns_its_text,
             load_of_non_json_is_a_typed_error, head_reports_size_kind_and_hash, list_keys_is_exact_and_sorted,
@@ -43,17 +81,6 @@ macro_rules! conformance_tests {
             compressed_artifacts_are_transparent, bytes_that_look_compressed_round_trip,
             writers_in_different_kinds_never_make_a_key_vanish, list_sizes_counts_every_artifact_once,
             a_large_target_behaves_like_a_small_one
-        );
-    };
-    (@each $attrs:tt $make:expr; $($scenario:ident),* $(,)?) => {
-        $( $crate::conformance_tests!(@one $attrs $make; $scenario); )*
-    };
-    (@one [$($attr:tt)*] $make:expr; $scenario:ident) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-        $($attr)*
-        async fn $scenario() {
-            let (store, _guard) = ($make)().await;
-            $crate::conformance::$scenario(&store).await;
         }
     };
 }
