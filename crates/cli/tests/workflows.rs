@@ -829,7 +829,10 @@ fn baselines_resolve_in_diff_and_session_info() {
         "put records the session's context"
     );
     let text = ok(&perfstore(cwd, &["session", "info", "base"], None));
-    assert!(text.contains("created ") && text.contains("host "), "{text}");
+    assert!(
+        text.contains("created ") && text.contains("host "),
+        "{text}"
+    );
 
     // Moving and removing.
     ok(&perfstore(cwd, &["baseline", "set", "main", "cand"], None));

@@ -58,9 +58,9 @@ pub mod workflows;
 // Where users import them today: `perfstore::local`, `perfstore::diff`, …
 #[cfg(feature = "cache-service")]
 pub use backends::cache_service;
-pub use backends::{local, memory};
 #[cfg(feature = "object-store")]
 pub use backends::object_store;
+pub use backends::{local, memory};
 pub use layers::{metrics, traced};
 pub use workflows::{baseline, batch, dedup, diff, direction, history, session, stats, transfer};
 
