@@ -310,28 +310,8 @@ fn table(diff: &SessionDiff) -> String {
             "VERDICT",
         ]
         .map(str::to_owned);
-        let mut widths = header.clone().map(|h| h.chars().count());
-        for row in &rows {
-            for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(cell.chars().count());
-            }
-        }
         out.push('\n');
-        for row in std::iter::once(&header).chain(&rows) {
-            let cells: Vec<String> = row
-                .iter()
-                .zip(widths)
-                .enumerate()
-                .map(|(i, (cell, w))| {
-                    if (3..=5).contains(&i) {
-                        format!("{cell:>w$}")
-                    } else {
-                        format!("{cell:<w$}")
-                    }
-                })
-                .collect();
-            let _ = writeln!(out, "{}", cells.join("  ").trim_end());
-        }
+        write_columns(&mut out, &header, &rows, 3..=5);
     }
     let missing = missing_lines(diff);
     if !missing.is_empty() {
@@ -475,4 +455,35 @@ fn markdown(diff: &SessionDiff) -> String {
     }
     let _ = writeln!(out, "\n<sub>{}</sub>", rule_note(diff));
     out
+}
+
+/// Writes `rows` under `header` as columns two spaces apart, each as wide as its widest cell;
+/// the columns in `right` are right-aligned (numbers). Shared by every plain-text table.
+pub fn write_columns<const N: usize>(
+    out: &mut String,
+    header: &[String; N],
+    rows: &[[String; N]],
+    right: std::ops::RangeInclusive<usize>,
+) {
+    let mut widths = header.clone().map(|h| h.chars().count());
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in std::iter::once(header).chain(rows) {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .enumerate()
+            .map(|(i, (cell, w))| {
+                if right.contains(&i) {
+                    format!("{cell:>w$}")
+                } else {
+                    format!("{cell:<w$}")
+                }
+            })
+            .collect();
+        let _ = writeln!(out, "{}", cells.join("  ").trim_end());
+    }
 }
