@@ -399,11 +399,13 @@ fn run_writers(
 
 /// Every acknowledged write is there through every url: each key holds the last acknowledged
 /// content (a write no other write started after), listings hold every key once, and the
-/// by-hash reference of the identical stores lists every acknowledged id exactly once.
+/// by-hash reference of the identical stores lists every acknowledged id exactly once, plus at
+/// most `may_land` ids of stores whose answer was lost (a store that completed on an instance
+/// killed before it replied; its writer retried elsewhere), each of them a whole entry.
 /// Per (target, key): each acknowledged put's content with its start and end times.
 type PutsByKey = BTreeMap<(String, String), Vec<(String, u128, u128)>>;
 
-fn verify(urls: &[String], ns: &str, acks: &[Ack]) {
+fn verify(urls: &[String], ns: &str, acks: &[Ack], may_land: usize) {
     let mut puts: PutsByKey = BTreeMap::new();
     let mut stored: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for ack in acks {
@@ -482,8 +484,25 @@ fn verify(urls: &[String], ns: &str, acks: &[Ack]) {
                 let expected: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
                 let lost: Vec<_> = expected.difference(&unique).collect();
                 assert!(lost.is_empty(), "{url}: {} acknowledged ids lost from {hash}: {lost:?}", lost.len());
-                assert_eq!(unique, expected, "{url}: ids of {hash}");
-                assert_eq!(refs.total_versions as usize, ids.len(), "{url}: total_versions");
+                let unanswered: Vec<&str> = unique.difference(&expected).copied().collect();
+                assert!(
+                    unanswered.len() <= may_land,
+                    "{url}: {hash} lists {} ids no writer was told of (at most {may_land} stores lost their answer): {unanswered:?}",
+                    unanswered.len()
+                );
+                for id in unanswered {
+                    let entry = client
+                        .retrieve()
+                        .by_id_json(ns, id)
+                        .await
+                        .unwrap_or_else(|e| panic!("{url}: retrieve {id}: {e}"));
+                    assert_eq!(
+                        entry,
+                        Some(serde_json::json!({"identical": true})),
+                        "{url}: {id} (a store whose answer was lost) is not a whole entry"
+                    );
+                }
+                assert_eq!(refs.total_versions as usize, unique.len(), "{url}: total_versions");
             }
         }
     });
@@ -519,7 +538,7 @@ fn eight_writer_processes_over_three_instances_lose_no_write() {
         elapsed.as_secs_f64(),
         acks.len() as f64 / elapsed.as_secs_f64()
     );
-    verify(&fleet.urls(), &ns, &acks);
+    verify(&fleet.urls(), &ns, &acks, 0);
 }
 
 #[test]
@@ -538,7 +557,9 @@ fn killing_one_instance_mid_load_loses_no_acknowledged_write() {
     });
     // Writers of the killed instance fail over: every write is acknowledged by another one.
     assert_eq!(failed, 0, "writes no remaining instance acknowledged");
-    verify(&urls[..INSTANCES - 1], &ns, &acks);
+    // A writer has one request in flight: at most one store per writer completed on the victim
+    // without its answer reaching the writer, which then stored again elsewhere.
+    verify(&urls[..INSTANCES - 1], &ns, &acks, WRITERS);
 }
 
 /// The storage layer's conformance suite passes through each instance of the fleet (the three
