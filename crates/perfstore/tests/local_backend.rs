@@ -387,6 +387,11 @@ mod links_and_leftovers {
         refused(t.delete_all().await.unwrap_err());
         refused(t.list_keys("").await.unwrap_err());
         refused(t.save_string("x.txt", "planted").await.unwrap_err());
+        let saved = t
+            .save_many([("x.txt", perfstore::Artifact::text("planted"))])
+            .await;
+        assert!(saved[0].is_err(), "a bulk save followed a linked session");
+        assert!(t.load_many(["targets/t/keep.txt"]).await.is_err());
         refused(
             store
                 .list_targets(&perfstore::SessionName::new("evil").unwrap())
@@ -441,6 +446,24 @@ mod links_and_leftovers {
         );
         assert!(!outside.path().join("planted.txt").exists());
         assert!(!outside.path().join("many.txt").exists());
+
+        // Bulk calls check each folder once: the target folder passes, each file still counts.
+        assert!(t.load_many(["real.txt", "alias.txt"]).await.is_err());
+        let saved = t
+            .save_many([
+                ("real2.txt", perfstore::Artifact::text("y")),
+                ("alias.txt", perfstore::Artifact::text("overwritten")),
+            ])
+            .await;
+        assert!(saved[0].is_ok(), "{:?}", saved[0]);
+        match &saved[1] {
+            Err(e) => assert!(e.to_string().contains("symbolic link"), "{e}"),
+            Ok(_) => panic!("a bulk save followed a linked file"),
+        }
+        assert_eq!(
+            std::fs::read_to_string(outside.path().join("secret.txt")).unwrap(),
+            "secret"
+        );
     }
 
     /// A pid that no process has now: a child that has exited and been reaped.

@@ -145,6 +145,55 @@ fn absent_as_none<T>(result: io::Result<T>) -> io::Result<Option<T>> {
     }
 }
 
+/// The folders of a bulk call's files found to be real folders below the root (no link on the
+/// way), each checked once: [`no_links`] per file then stats only the file itself. A bulk read
+/// of 10,000 small files spent more time in these checks than in reading.
+#[derive(Clone, Default)]
+struct CheckedFolders(std::sync::Arc<std::collections::HashSet<PathBuf>>);
+
+impl CheckedFolders {
+    async fn of<'a>(root: &Path, files: impl Iterator<Item = &'a PathBuf>) -> Self {
+        let parents: std::collections::BTreeSet<PathBuf> = files
+            .filter_map(|file| file.parent().map(Path::to_path_buf))
+            .collect();
+        let root = root.to_path_buf();
+        let checked = blocking(move || {
+            let mut checked = std::collections::HashSet::new();
+            for parent in parents {
+                let Ok(below) = parent.strip_prefix(&root) else {
+                    continue;
+                };
+                let mut at = root.clone();
+                for part in below.components() {
+                    at.push(part);
+                    if checked.contains(&at) {
+                        continue;
+                    }
+                    match fs::symlink_metadata(&at) {
+                        Ok(meta) if meta.is_dir() => {
+                            checked.insert(at.clone());
+                        }
+                        // A link, a file or nothing: the per-file check meets it and says so.
+                        _ => break,
+                    }
+                }
+            }
+            Ok(checked)
+        })
+        .await
+        .unwrap_or_default();
+        CheckedFolders(std::sync::Arc::new(checked))
+    }
+
+    /// [`no_links`] for `file`, from its folder when that folder was checked.
+    fn no_links(&self, root: &Path, file: &Path) -> Result<()> {
+        match file.parent() {
+            Some(folder) if self.0.contains(folder) => no_links(folder, file),
+            _ => no_links(root, file),
+        }
+    }
+}
+
 fn sync_dir(dir: &Path) -> io::Result<()> {
     fs::File::open(dir)?.sync_all()
 }
@@ -770,8 +819,9 @@ impl Storage for LocalStorage {
             .map(|(path, artifact)| (self.file_path(&path), path, artifact))
             .collect();
         let root = self.root.clone();
+        let folders = CheckedFolders::of(&root, jobs.iter().map(|(file, ..)| file)).await;
         in_parallel(jobs, move |(file, path, artifact)| {
-            no_links(&root, &file)?;
+            folders.no_links(&root, &file)?;
             let (stored, meta) = compression::encode(&artifact, &options.compression);
             write_atomic(&file, &stored, options, &path)?;
             Ok(meta)
@@ -785,8 +835,9 @@ impl Storage for LocalStorage {
             .map(|p| (self.file_path(p), p.clone()))
             .collect();
         let root = self.root.clone();
+        let folders = CheckedFolders::of(&root, files.iter().map(|(file, _)| file)).await;
         in_parallel(files, move |(file, path)| {
-            no_links(&root, &file)?;
+            folders.no_links(&root, &file)?;
             read_artifact(&file, &path)
         })
         .await
