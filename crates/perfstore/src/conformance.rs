@@ -80,7 +80,7 @@ macro_rules! __conformance_scenarios {
             streams_round_trip, failed_stream_keeps_the_previous_version,
             compressed_artifacts_are_transparent, bytes_that_look_compressed_round_trip,
             writers_in_different_kinds_never_make_a_key_vanish, list_sizes_counts_every_artifact_once,
-            a_large_target_behaves_like_a_small_one
+            list_session_sizes_is_every_target_listed, a_large_target_behaves_like_a_small_one
         }
     };
 }
@@ -747,6 +747,54 @@ pub async fn list_sizes_counts_every_artifact_once(store: &Store) {
     assert_eq!(sizes.len(), 4);
     let other = target(store, "s", "none");
     assert_eq!(store.list_sizes(other.path()).await.unwrap(), []);
+}
+
+/// `list_session_sizes` gives exactly what `list_targets` and `list_sizes` of each give: no
+/// emptied target, no record target, nothing of another session.
+pub async fn list_session_sizes_is_every_target_listed(store: &Store) {
+    use crate::names::TargetPath;
+    let session = SessionName::new("s").unwrap();
+    assert!(store.list_session_sizes(&session).await.unwrap().is_empty());
+    target(store, "s", "b")
+        .save_json("deep/er/m.json", &json!({"x": 1}))
+        .await
+        .unwrap();
+    target(store, "s", "b")
+        .save_string("top", "t")
+        .await
+        .unwrap();
+    target(store, "s", "a")
+        .save_bytes("bin", vec![0u8, 1, 2])
+        .await
+        .unwrap();
+    let emptied = target(store, "s", "emptied");
+    emptied.save_string("k", "v").await.unwrap();
+    assert!(emptied.delete("k").await.unwrap());
+    target(store, "other", "c")
+        .save_string("k", "v")
+        .await
+        .unwrap();
+    let records =
+        TargetPath::records_of(session.clone()).artifact(Key::new("session.json").unwrap());
+    store
+        .save_json(&records, &json!({"created": 1}))
+        .await
+        .unwrap();
+
+    let listed = store.list_session_sizes(&session).await.unwrap();
+    let mut expected = Vec::new();
+    for name in store.list_targets(&session).await.unwrap() {
+        let sizes = store
+            .list_sizes(&TargetPath::new(session.clone(), name.clone()))
+            .await
+            .unwrap();
+        expected.push((name, sizes));
+    }
+    assert_eq!(listed, expected);
+    let names: Vec<&str> = listed.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(names, ["a", "b"]);
+    let b_keys: Vec<&str> = listed[1].1.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(b_keys, ["deep/er/m.json", "top"]);
 }
 
 /// A target of many artifacts: single saves, loads, deletes and listings stay exact.

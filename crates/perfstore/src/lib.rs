@@ -74,7 +74,9 @@ pub use metrics::{MeteredStorage, MetricsSnapshot, StorageMetrics, StorageOp};
 pub use names::{
     ArtifactPath, Key, KeyPrefix, NameError, SessionName, TargetName, TargetPath, ToKey,
 };
-pub use storage::{ByteReader, Capabilities, Storage, StorageExt, Store, TargetHandle};
+pub use storage::{
+    ByteReader, Capabilities, Storage, StorageExt, Store, TargetHandle, TargetSizes,
+};
 pub use traced::TracedStorage;
 
 /// The README's examples, compiled and run as doc tests.

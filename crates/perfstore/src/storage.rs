@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -94,6 +95,23 @@ pub trait Storage: fmt::Debug + Send + Sync + 'static {
     /// target ([`crate::names::RESERVED_NAME`]).
     async fn list_targets(&self, session: &SessionName) -> Result<Vec<TargetName>>;
 
+    /// Every target of `session` that holds an artifact, with [`list_sizes`](Storage::list_sizes)
+    /// of it, sorted by target: what a diff of two sessions needs to plan its reads. Backends
+    /// answer from one walk or listing of the session; the default asks per target.
+    async fn list_session_sizes(&self, session: &SessionName) -> Result<Vec<TargetSizes>> {
+        let per_target = futures::stream::iter(self.list_targets(session).await?)
+            .map(|target| async move {
+                let path = TargetPath::new(session.clone(), target.clone());
+                Ok::<_, Error>((target, self.list_sizes(&path).await?))
+            })
+            .buffered(16);
+        let listed: Vec<TargetSizes> = per_target.try_collect().await?;
+        Ok(listed
+            .into_iter()
+            .filter(|(_, sizes)| !sizes.is_empty())
+            .collect())
+    }
+
     /// Deletes `target` and every artifact in it; returns how many artifacts were deleted.
     async fn delete_target(&self, target: &TargetPath) -> Result<usize>;
 
@@ -162,6 +180,9 @@ pub trait Storage: fmt::Debug + Send + Sync + 'static {
             .await
     }
 }
+
+/// A target with its artifacts' stored sizes, as [`Storage::list_session_sizes`] gives them.
+pub type TargetSizes = (TargetName, Vec<(Key, u64)>);
 
 /// A stream of artifact bytes, as [`Storage::put_stream`] takes and [`Storage::get_stream`]
 /// gives.

@@ -29,7 +29,7 @@ use crate::artifact::{Artifact, ArtifactKind, ArtifactMeta, ContentHash};
 use crate::compression::{self, CompressionOptions, HEADER_LEN, STREAM_CHUNK, TRAILER_LEN};
 use crate::error::{Error, Result};
 use crate::names::{ArtifactPath, Key, KeyPrefix, SessionName, TargetName, TargetPath};
-use crate::storage::{ByteReader, Capabilities, Storage, Store};
+use crate::storage::{ByteReader, Capabilities, Storage, Store, TargetSizes};
 
 /// Temp files start with this; `~` is not a key character, so no key can collide with one.
 const TEMP_PREFIX: &str = ".~perfstore-";
@@ -810,6 +810,39 @@ impl Storage for LocalStorage {
             list_dirs(&dir, |n| TargetName::new(n).ok(), holds_an_artifact)
         })
         .await
+    }
+
+    async fn list_session_sizes(&self, session: &SessionName) -> Result<Vec<TargetSizes>> {
+        let dir = self.targets_dir(session);
+        let root = self.root.clone();
+        let targets = {
+            let dir = dir.clone();
+            blocking(move || {
+                no_links(&root, &dir)?;
+                // Linked target folders are not listed (as in `list_targets`), so never walked.
+                list_dirs(
+                    &dir,
+                    |n| TargetName::new(n).ok().filter(|t| !t.is_reserved()),
+                    |_| true,
+                )
+            })
+            .await?
+        };
+        // Each target's walk is a few small folder reads: spread them over several threads.
+        let walked = in_parallel(targets, move |target| {
+            let target_dir = dir.join(target.as_str());
+            let sizes = walk_files(&target_dir, &target_dir, &KeyPrefix::all(), true)?;
+            Ok((target, sizes))
+        })
+        .await;
+        let mut listed = Vec::with_capacity(walked.len());
+        for result in walked {
+            let (target, sizes) = result?;
+            if !sizes.is_empty() {
+                listed.push((target, sizes));
+            }
+        }
+        Ok(listed)
     }
 
     async fn put_many(&self, items: Vec<(ArtifactPath, Artifact)>) -> Vec<Result<ArtifactMeta>> {

@@ -13,7 +13,7 @@ use crate::artifact::{Artifact, ArtifactMeta};
 use crate::compression::{self, CompressionOptions};
 use crate::error::{Error, Result};
 use crate::names::{ArtifactPath, Key, KeyPrefix, SessionName, TargetName, TargetPath};
-use crate::storage::{Capabilities, Storage, Store};
+use crate::storage::{Capabilities, Storage, Store, TargetSizes};
 
 /// An artifact as held: its stored bytes (compressed above the threshold) and its metadata.
 #[derive(Debug, Clone)]
@@ -218,6 +218,25 @@ impl Storage for MemoryStorage {
             .read()
             .get(session)
             .map(|s| s.keys().filter(|t| !t.is_reserved()).cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn list_session_sizes(&self, session: &SessionName) -> Result<Vec<TargetSizes>> {
+        Ok(self
+            .read()
+            .get(session)
+            .map(|s| {
+                s.iter()
+                    .filter(|(t, keys)| !t.is_reserved() && !keys.is_empty())
+                    .map(|(t, keys)| {
+                        let sizes = keys
+                            .iter()
+                            .map(|(k, stored)| (k.clone(), stored.bytes.len() as u64))
+                            .collect();
+                        (t.clone(), sizes)
+                    })
+                    .collect()
+            })
             .unwrap_or_default())
     }
 

@@ -49,7 +49,7 @@ use crate::artifact::{Artifact, ArtifactKind, ArtifactMeta, ContentHash};
 use crate::compression::{self, CompressionOptions, HEADER_LEN, TRAILER_LEN};
 use crate::error::{Error, Result};
 use crate::names::{ArtifactPath, Key, KeyPrefix, SessionName, TargetName, TargetPath};
-use crate::storage::{ByteReader, Capabilities, Storage, Store};
+use crate::storage::{ByteReader, Capabilities, Storage, Store, TargetSizes};
 
 /// The setting that holds the URL, as errors name it.
 pub const URL_SETTING: &str = "--object-store-url / PERF_OBJECT_STORE_URL";
@@ -770,6 +770,37 @@ impl Storage for ObjectStoreStorage {
             TargetName::new(n).ok().filter(|t| !t.is_reserved())
         })
         .await
+    }
+
+    async fn list_session_sizes(&self, session: &SessionName) -> Result<Vec<TargetSizes>> {
+        // One listing of the whole session instead of one per target.
+        let base = self.targets_prefix(session);
+        let mut by_target: std::collections::BTreeMap<TargetName, Vec<(Key, u64)>> =
+            std::collections::BTreeMap::new();
+        for (location, size) in self.list_objects(&base).await? {
+            let Some(mut parts) = location.prefix_match(&base) else {
+                continue;
+            };
+            let Some(target) = parts
+                .next()
+                .and_then(|t| TargetName::new(t.as_ref()).ok())
+                .filter(|t| !t.is_reserved())
+            else {
+                continue;
+            };
+            let rest: Vec<String> = parts.map(|p| p.as_ref().to_owned()).collect();
+            if let Ok(key) = Key::new(rest.join("/")) {
+                by_target.entry(target).or_default().push((key, size));
+            }
+        }
+        Ok(by_target
+            .into_iter()
+            .map(|(target, mut sizes)| {
+                sizes.sort();
+                sizes.dedup_by(|a, b| a.0 == b.0);
+                (target, sizes)
+            })
+            .collect())
     }
 
     async fn delete_target(&self, target: &TargetPath) -> Result<usize> {

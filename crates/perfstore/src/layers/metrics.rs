@@ -56,7 +56,7 @@ use tokio::io::{AsyncRead, ReadBuf};
 use crate::artifact::{Artifact, ArtifactMeta};
 use crate::error::Result;
 use crate::names::{ArtifactPath, Key, KeyPrefix, SessionName, TargetName, TargetPath};
-use crate::storage::{ByteReader, Capabilities, Storage, Store};
+use crate::storage::{ByteReader, Capabilities, Storage, Store, TargetSizes};
 
 /// One kind of [`Storage`] operation, as the metrics and tracing layers name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -591,6 +591,14 @@ impl Storage for MeteredStorage {
         let start = Instant::now();
         let result = self.inner.list_targets(session).await;
         let tally = Tally::of(&result, |_| 0, |names| len(names));
+        self.record(StorageOp::ListTargets, start, tally);
+        result
+    }
+
+    async fn list_session_sizes(&self, session: &SessionName) -> Result<Vec<TargetSizes>> {
+        let start = Instant::now();
+        let result = self.inner.list_session_sizes(session).await;
+        let tally = Tally::of(&result, |_| 0, |targets| len(targets));
         self.record(StorageOp::ListTargets, start, tally);
         result
     }

@@ -34,7 +34,7 @@ use crate::artifact::{Artifact, ArtifactMeta};
 use crate::error::{Error, Result};
 use crate::layers::metrics::StorageOp;
 use crate::names::{ArtifactPath, Key, KeyPrefix, SessionName, TargetName, TargetPath};
-use crate::storage::{ByteReader, Capabilities, Storage, Store};
+use crate::storage::{ByteReader, Capabilities, Storage, Store, TargetSizes};
 
 /// The name of every span this layer opens.
 pub const SPAN_NAME: &str = "perfstore.storage";
@@ -241,6 +241,18 @@ impl Storage for TracedStorage {
             session = %session,
         );
         async { logged(self.inner.list_targets(session).await) }
+            .instrument(span)
+            .await
+    }
+
+    async fn list_session_sizes(&self, session: &SessionName) -> Result<Vec<TargetSizes>> {
+        let span = tracing::debug_span!(
+            "perfstore.storage",
+            op = StorageOp::ListTargets.as_str(),
+            backend = self.inner.name(),
+            session = %session,
+        );
+        async { logged(self.inner.list_session_sizes(session).await) }
             .instrument(span)
             .await
     }

@@ -24,7 +24,7 @@
 
 pub mod render;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -145,15 +145,33 @@ impl Default for DiffOptions {
 }
 
 /// The options plus the stored rules, resolved once per diff.
-struct Resolved<'a> {
-    options: &'a DiffOptions,
+struct Resolved {
+    options: DiffOptions,
     stored: Vec<MetricRule>,
     /// The normal quantile of the intervals, `1 - alpha/2`.
     z: f64,
+    /// Thresholds already resolved, by key then metric path: the same metrics recur in every
+    /// target, and matching each against every rule and name pattern was a tenth of a diff.
+    thresholds: std::sync::Mutex<HashMap<Key, HashMap<String, Threshold>>>,
 }
 
-impl Resolved<'_> {
+impl Resolved {
     fn threshold_for(&self, key: &Key, path: &str) -> Threshold {
+        let mut memo = self
+            .thresholds
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(found) = memo.get(key).and_then(|paths| paths.get(path)) {
+            return *found;
+        }
+        let threshold = self.resolve_threshold(key, path);
+        memo.entry(key.clone())
+            .or_default()
+            .insert(path.to_owned(), threshold);
+        threshold
+    }
+
+    fn resolve_threshold(&self, key: &Key, path: &str) -> Threshold {
         let fallback = (!self.options.infer_direction).then_some(self.options.threshold.direction);
         let (relative, direction) = resolve(
             [&self.options.rules, &self.stored],
@@ -425,6 +443,10 @@ pub async fn diff_sessions(
 
 /// Compares `candidate` in `candidate_store` against `base` in `base_store` (e.g. local vs the
 /// cache service).
+///
+/// Each side is listed once (every target with its artifacts' sizes), then the targets present
+/// on both are read in batches; a batch is judged on a blocking thread while the next one is
+/// read, so parsing and comparing overlap the file or network reads.
 pub async fn diff_across(
     base_store: &Store,
     base: &SessionName,
@@ -432,19 +454,10 @@ pub async fn diff_across(
     candidate: &SessionName,
     options: &DiffOptions,
 ) -> Result<SessionDiff> {
-    let wanted = |t: &TargetName| options.target.as_ref().is_none_or(|w| w == t);
-    let base_targets: BTreeSet<TargetName> = base_store
-        .list_targets(base)
-        .await?
-        .into_iter()
-        .filter(wanted)
-        .collect();
-    let cand_targets: BTreeSet<TargetName> = candidate_store
-        .list_targets(candidate)
-        .await?
-        .into_iter()
-        .filter(wanted)
-        .collect();
+    let prefix = options.key_prefix.clone().unwrap_or_default();
+    let base_listing = listing(base_store, base, options.target.as_ref(), &prefix).await?;
+    let cand_listing =
+        listing(candidate_store, candidate, options.target.as_ref(), &prefix).await?;
     if !base_store.list_sessions().await?.contains(base) {
         return Err(crate::Error::SessionNotFound {
             session: base.clone(),
@@ -460,33 +473,52 @@ pub async fn diff_across(
         session_meta(base_store, base).await?,
         session_meta(candidate_store, candidate).await?,
     );
-    let resolved = Resolved {
+    let resolved = std::sync::Arc::new(Resolved {
         z: stats::normal_quantile(1.0 - options.alpha / 2.0),
-        options,
         stored: if options.use_stored_rules {
             stored_rules(base_store).await?
         } else {
             Vec::new()
         },
+        options: options.clone(),
+        thresholds: Default::default(),
+    });
+    let sides = Sides {
+        base_store,
+        base,
+        candidate_store,
+        candidate,
     };
-    let prefix = options.key_prefix.clone().unwrap_or_default();
-    let common: Vec<&TargetName> = base_targets.intersection(&cand_targets).collect();
+    let common: Vec<(&TargetName, &Listing, &Listing)> = base_listing
+        .iter()
+        .filter_map(|(target, b)| Some((target, b, cand_listing.get(target)?)))
+        .collect();
     let mut targets = Vec::with_capacity(common.len());
+    let mut judging: std::collections::VecDeque<tokio::task::JoinHandle<Vec<TargetDiff>>> =
+        Default::default();
     for batch in common.chunks(TARGET_BATCH) {
-        let sides = Sides {
-            base_store,
-            base,
-            candidate_store,
-            candidate,
-        };
-        targets.extend(diff_targets(&sides, batch, &prefix, &resolved).await?);
+        let read = read_batch(&sides, batch).await?;
+        let resolved = resolved.clone();
+        judging.push_back(tokio::task::spawn_blocking(move || {
+            judge_batch(read, &resolved)
+        }));
+        // Two batches judged at once keep both cores busy without holding every batch read.
+        while judging.len() > 2 {
+            targets.extend(joined(judging.pop_front()).await?);
+        }
+    }
+    while !judging.is_empty() {
+        targets.extend(joined(judging.pop_front()).await?);
     }
 
+    let only = |a: &BTreeMap<TargetName, Listing>, b: &BTreeMap<TargetName, Listing>| {
+        a.keys().filter(|t| !b.contains_key(*t)).cloned().collect()
+    };
     let mut diff = SessionDiff {
         base: base.clone(),
         candidate: candidate.clone(),
-        only_in_base: base_targets.difference(&cand_targets).cloned().collect(),
-        only_in_candidate: cand_targets.difference(&base_targets).cloned().collect(),
+        only_in_base: only(&base_listing, &cand_listing),
+        only_in_candidate: only(&cand_listing, &base_listing),
         targets,
         warnings: fingerprint_warnings(base, &base_meta, candidate, &candidate_meta),
         threshold: options.threshold,
@@ -498,6 +530,51 @@ pub async fn diff_across(
     diff.missing = missing_items(&diff);
     diff.summary = summarize(&diff);
     Ok(diff)
+}
+
+/// A target's artifacts (those the key prefix selects) with their stored sizes.
+type Listing = BTreeMap<Key, u64>;
+
+/// The targets of `session` that hold an artifact, with those the prefix selects: the one
+/// asked for, or all of them from one listing of the session.
+async fn listing(
+    store: &Store,
+    session: &SessionName,
+    only: Option<&TargetName>,
+    prefix: &KeyPrefix,
+) -> Result<BTreeMap<TargetName, Listing>> {
+    let listed = match only {
+        Some(target) => {
+            let path = TargetPath::new(session.clone(), target.clone());
+            vec![(target.clone(), store.list_sizes(&path).await?)]
+        }
+        None => store.list_session_sizes(session).await?,
+    };
+    // A target is there while it holds any artifact, even if none the prefix selects.
+    Ok(listed
+        .into_iter()
+        .filter(|(_, sizes)| !sizes.is_empty())
+        .map(|(target, sizes)| {
+            let sizes: Listing = sizes
+                .into_iter()
+                .filter(|(k, _)| prefix.matches(k))
+                .collect();
+            (target, sizes)
+        })
+        .collect())
+}
+
+async fn joined(
+    judging: Option<tokio::task::JoinHandle<Vec<TargetDiff>>>,
+) -> Result<Vec<TargetDiff>> {
+    match judging {
+        Some(handle) => handle.await.map_err(|join| crate::Error::Backend {
+            backend: "diff",
+            message: format!("comparing task failed: {join}"),
+            source: None,
+        }),
+        None => Ok(Vec::new()),
+    }
 }
 
 /// Targets whose artifacts are read in one bulk request per side.
@@ -514,54 +591,37 @@ struct Sides<'a> {
     candidate: &'a SessionName,
 }
 
-/// What to do for one key of a target.
-enum Plan {
-    Removed(ArtifactPath),
-    Added(ArtifactPath),
-    /// Index into the bulk reads.
-    Bulk(usize),
-    Large(ArtifactPath, ArtifactPath),
+/// One key of a target, read and ready to judge.
+enum Step {
+    /// Settled without comparing contents (added, removed, same hash).
+    Settled(ArtifactChange),
+    /// Both sides' contents, to compare.
+    Compare(Artifact, Artifact),
 }
 
-/// Compares a batch of targets present on both sides: listings first, then every small
-/// artifact of the batch in one `get_many` per side (the backends' fast paths: parallel reads
-/// on local disk, batch requests on the cache service).
-async fn diff_targets(
+/// A batch of targets, read.
+type ReadBatch = Vec<(TargetName, Vec<(Key, Step)>)>;
+
+/// Reads a batch of targets present on both sides: every small artifact of the batch in one
+/// `get_many` per side (the backends' fast paths: parallel reads on local disk, batch requests
+/// on the cache service); large ones by `head` first.
+async fn read_batch(
     sides: &Sides<'_>,
-    batch: &[&TargetName],
-    prefix: &KeyPrefix,
-    resolved: &Resolved<'_>,
-) -> Result<Vec<TargetDiff>> {
-    // Listings run as tasks, so blocking file-system backends list several targets at once.
-    let listings = futures::future::join_all(batch.iter().map(|target| {
-        let (base_store, candidate_store) =
-            (sides.base_store.clone(), sides.candidate_store.clone());
-        let base_target = TargetPath::new(sides.base.clone(), (*target).clone());
-        let cand_target = TargetPath::new(sides.candidate.clone(), (*target).clone());
-        tokio::spawn(async move {
-            let base_sizes = base_store.list_sizes(&base_target).await?;
-            let cand_sizes = candidate_store.list_sizes(&cand_target).await?;
-            Result::<_>::Ok((base_target, base_sizes, cand_target, cand_sizes))
-        })
-    }))
-    .await;
+    batch: &[(&TargetName, &Listing, &Listing)],
+) -> Result<ReadBatch> {
+    /// Where a key's contents come from.
+    enum Plan {
+        Removed(ArtifactPath),
+        Added(ArtifactPath),
+        /// Index into the bulk reads.
+        Bulk(usize),
+        Large(ArtifactPath, ArtifactPath),
+    }
     let (mut bulk_base, mut bulk_cand) = (Vec::new(), Vec::new());
     let mut plans: Vec<(TargetName, Vec<(Key, Plan)>)> = Vec::with_capacity(batch.len());
-    for (target, listing) in batch.iter().zip(listings) {
-        let (base_target, base_sizes, cand_target, cand_sizes) =
-            listing.map_err(|join| crate::Error::Backend {
-                backend: "diff",
-                message: format!("listing task failed: {join}"),
-                source: None,
-            })??;
-        let sizes = |listed: Vec<(Key, u64)>| -> BTreeMap<Key, u64> {
-            listed
-                .into_iter()
-                .filter(|(k, _)| prefix.matches(k))
-                .collect()
-        };
-        let base_keys = sizes(base_sizes);
-        let cand_keys = sizes(cand_sizes);
+    for (target, base_keys, cand_keys) in batch {
+        let base_target = TargetPath::new(sides.base.clone(), (*target).clone());
+        let cand_target = TargetPath::new(sides.candidate.clone(), (*target).clone());
         let mut keys: Vec<&Key> = base_keys.keys().chain(cand_keys.keys()).collect();
         keys.sort();
         keys.dedup();
@@ -587,32 +647,27 @@ async fn diff_targets(
     let read = |results: Vec<Result<Option<Artifact>>>| -> Result<Vec<Option<Artifact>>> {
         results.into_iter().collect()
     };
-    let base_reads = read(sides.base_store.get_many(&bulk_base).await)?;
-    let cand_reads = read(sides.candidate_store.get_many(&bulk_cand).await)?;
+    let mut base_reads = read(sides.base_store.get_many(&bulk_base).await)?;
+    let mut cand_reads = read(sides.candidate_store.get_many(&bulk_cand).await)?;
 
     let mut out = Vec::with_capacity(plans.len());
     for (target, plan) in plans {
-        let mut artifacts = Vec::with_capacity(plan.len());
-        for (key, step) in plan {
-            let change = match step {
+        let mut steps = Vec::with_capacity(plan.len());
+        for (key, plan) in plan {
+            // A key that vanished between the listing and the read is left out.
+            let step = match plan {
                 Plan::Removed(path) => match sides.base_store.head(&path).await? {
-                    Some(meta) => ArtifactChange::Removed { kind: meta.kind },
+                    Some(meta) => Step::Settled(ArtifactChange::Removed { kind: meta.kind }),
                     None => continue,
                 },
                 Plan::Added(path) => match sides.candidate_store.head(&path).await? {
-                    Some(meta) => ArtifactChange::Added { kind: meta.kind },
+                    Some(meta) => Step::Settled(ArtifactChange::Added { kind: meta.kind }),
                     None => continue,
                 },
-                Plan::Bulk(i) => {
-                    let (Some(b), Some(c)) = (&base_reads[i], &cand_reads[i]) else {
-                        continue;
-                    };
-                    if b.bytes() == c.bytes() {
-                        ArtifactChange::Unchanged
-                    } else {
-                        compare_artifacts(&key, b, c, resolved)
-                    }
-                }
+                Plan::Bulk(i) => match (base_reads[i].take(), cand_reads[i].take()) {
+                    (Some(b), Some(c)) => Step::Compare(b, c),
+                    _ => continue,
+                },
                 Plan::Large(base_path, cand_path) => {
                     let (Some(b), Some(c)) = (
                         sides.base_store.head(&base_path).await?,
@@ -621,7 +676,7 @@ async fn diff_targets(
                         continue;
                     };
                     if b.hash == c.hash {
-                        ArtifactChange::Unchanged
+                        Step::Settled(ArtifactChange::Unchanged)
                     } else {
                         let (Some(b), Some(c)) = (
                             sides.base_store.get(&base_path).await?,
@@ -629,15 +684,36 @@ async fn diff_targets(
                         ) else {
                             continue;
                         };
-                        compare_artifacts(&key, &b, &c, resolved)
+                        Step::Compare(b, c)
                     }
                 }
             };
-            artifacts.push(ArtifactDiff { key, change });
+            steps.push((key, step));
         }
-        out.push(TargetDiff { target, artifacts });
+        out.push((target, steps));
     }
     Ok(out)
+}
+
+/// Judges a read batch: CPU only (parsing, comparing), so it runs off the async runtime.
+fn judge_batch(batch: ReadBatch, resolved: &Resolved) -> Vec<TargetDiff> {
+    batch
+        .into_iter()
+        .map(|(target, steps)| TargetDiff {
+            target,
+            artifacts: steps
+                .into_iter()
+                .map(|(key, step)| {
+                    let change = match step {
+                        Step::Settled(change) => change,
+                        Step::Compare(b, c) if b.bytes() == c.bytes() => ArtifactChange::Unchanged,
+                        Step::Compare(b, c) => compare_artifacts(&key, &b, &c, resolved),
+                    };
+                    ArtifactDiff { key, change }
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 fn fingerprint_warnings(
@@ -744,12 +820,13 @@ fn compare_artifacts(
     key: &Key,
     base: &Artifact,
     candidate: &Artifact,
-    resolved: &Resolved<'_>,
+    resolved: &Resolved,
 ) -> ArtifactChange {
     // Text that parses as JSON counts too: a compact metrics file imported byte for byte is
     // stored as text, and its numbers are still metrics.
+    // Parsed straight away: inferring the kind first would parse it (and print it) once more.
     let as_json = |a: &Artifact| {
-        (a.kind() != ArtifactKind::Binary)
+        (a.recorded_kind() != Some(ArtifactKind::Binary))
             .then(|| serde_json::from_slice::<Value>(a.bytes()).ok())
             .flatten()
     };
@@ -814,12 +891,7 @@ pub(crate) fn json_leaves<'a>(value: &'a Value, path: String, out: &mut Vec<(Str
     }
 }
 
-fn compare_json(
-    key: &Key,
-    base: &Value,
-    candidate: &Value,
-    resolved: &Resolved<'_>,
-) -> ArtifactChange {
+fn compare_json(key: &Key, base: &Value, candidate: &Value, resolved: &Resolved) -> ArtifactChange {
     let (mut b, mut c) = (Vec::new(), Vec::new());
     json_leaves(base, String::new(), &mut b);
     json_leaves(candidate, String::new(), &mut c);
@@ -908,7 +980,7 @@ fn sample_metric(
     base: &[f64],
     candidate: &[f64],
     threshold: Threshold,
-    resolved: &Resolved<'_>,
+    resolved: &Resolved,
 ) -> MetricChange {
     let alpha = resolved.options.alpha;
     let (Some(b), Some(c), Some(test)) = (

@@ -264,6 +264,39 @@ async fn filters_and_unified_diffs() {
     );
 }
 
+/// A key prefix selects artifacts, not targets: a target the candidate has, lacking only the
+/// selected artifact, is a missing artifact; the same prefix over every target (one listing of
+/// each session) agrees with asking per target.
+#[tokio::test]
+async fn a_prefix_selecting_nothing_in_the_candidate_misses_the_artifact_not_the_target() {
+    let store = two_sessions().await;
+    let only_new = |target: Option<&str>| DiffOptions {
+        target: target.map(|t| TargetName::new(t).unwrap()),
+        key_prefix: Some(KeyPrefix::new("results/new").unwrap()),
+        ..DiffOptions::default()
+    };
+    for target in [Some("page1"), None] {
+        let diff = diff_sessions(&store, &s("cand"), &s("base"), &only_new(target))
+            .await
+            .unwrap();
+        let missing: Vec<String> = diff.missing.iter().map(ToString::to_string).collect();
+        let expected = match target {
+            Some(_) => vec!["artifact page1 results/new.json".to_owned()],
+            // Over every target, `fresh` is a whole target the base lacks.
+            None => vec![
+                "target fresh".to_owned(),
+                "artifact page1 results/new.json".to_owned(),
+            ],
+        };
+        assert_eq!(missing, expected, "target {target:?}");
+        if target.is_none() {
+            // page2 is on both sides with nothing selected: compared, with no artifacts.
+            let page2 = diff.targets.iter().find(|t| t.target.as_str() == "page2");
+            assert!(page2.is_some_and(|t| t.artifacts.is_empty()), "{diff:?}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_missing_session_is_an_error() {
     let store = two_sessions().await;
