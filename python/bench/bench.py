@@ -2,7 +2,8 @@
 
 1. local disk, 1 KB dict, save + load: the package (Target API and the phase_e drop-in) vs a
    pure-Python implementation of the original local backend (json.dump / json.load, same layout);
-2. bulk, 1,000 1 KB artifacts saved then loaded: save_many / load_many vs the pure-Python loop;
+2. bulk, 1,000 1 KB artifacts saved then loaded: save_many / load_many vs the pure-Python loop,
+   re-saving the same values, saving changed values over them, and into a new target;
 3. the cache service in this process, 1 KB save + load: perfstore.Store.cache_service() (our Rust
    service in-process) vs the original module's algorithm over the official Python client in
    IN_MEMORY mode against the reference service (what the original's tests ran);
@@ -214,6 +215,25 @@ def main() -> int:
 
         row("bulk 1,000 x 1 KB save+load: save_many/load_many vs loop", *paired(ours_bulk, pure_bulk, repeat),
             1000, 3.0)
+
+        # every value changed since the last save (alternating two sets): real overwrites
+        changed = [{k: dict(v, run=r) for k, v in items.items()} for r in ("a", "b")]
+        flips = {"ours": iter(range(1_000_000)), "pure": iter(range(1_000_000))}
+
+        def pure_bulk_changed() -> None:
+            batch = changed[next(flips["pure"]) % 2]
+            for key, v in batch.items():
+                pure.save(key, v)
+            for key in batch:
+                pure.load(key)
+
+        def ours_bulk_changed() -> None:
+            batch = changed[next(flips["ours"]) % 2]
+            target.save_many(batch)
+            assert target.load_many(list(batch))[-1]["run"] == batch["results/bulk/0999.json"]["run"]
+
+        row("bulk 1,000 x 1 KB, every value changed: save_many/load_many vs loop",
+            *paired(ours_bulk_changed, pure_bulk_changed, repeat), 1000, 3.0)
 
         # the same into a new target each time: every file is created, on both sides
         fresh = iter(range(1_000_000))

@@ -233,6 +233,53 @@ async fn writes_never_leave_temp_files_behind() {
     assert_eq!(t.load_json("m.json").await.unwrap(), Some(json!({"i": 19})));
 }
 
+/// A save of the bytes a file already holds writes nothing (the file keeps its inode); other
+/// bytes, even of the same size, replace it, single and in bulk; with fsync every save writes.
+#[cfg(unix)]
+#[tokio::test]
+async fn saving_what_a_file_already_holds_writes_nothing() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let inode = |key: &str| {
+        std::fs::metadata(dir.path().join("sessions/s/targets/t").join(key))
+            .unwrap()
+            .ino()
+    };
+    let store = Store::local(dir.path());
+    let t = store.target("s", "t").unwrap();
+    t.save_json("m.json", &json!({"v": 1})).await.unwrap();
+    t.save_string("r.txt", "aaaa").await.unwrap();
+    let (m, r) = (inode("m.json"), inode("r.txt"));
+
+    t.save_json("m.json", &json!({"v": 1})).await.unwrap();
+    assert_eq!(inode("m.json"), m, "identical save kept the file");
+    t.save_json("m.json", &json!({"v": 2})).await.unwrap();
+    assert_ne!(inode("m.json"), m, "same size, other bytes: replaced");
+    assert_eq!(t.load_json("m.json").await.unwrap(), Some(json!({"v": 2})));
+
+    let bulk = |text: &str| vec![("r.txt", perfstore::Artifact::text(text))];
+    assert!(t.save_many(bulk("aaaa")).await.iter().all(Result::is_ok));
+    assert_eq!(inode("r.txt"), r, "identical bulk save kept the file");
+    assert!(t.save_many(bulk("aaab")).await.iter().all(Result::is_ok));
+    assert_ne!(inode("r.txt"), r);
+    assert_eq!(
+        t.load_string("r.txt").await.unwrap().as_deref(),
+        Some("aaab")
+    );
+
+    let durable = Store::new(LocalStorage::with_options(
+        dir.path(),
+        LocalOptions {
+            fsync: true,
+            ..LocalOptions::default()
+        },
+    ));
+    let before = inode("r.txt");
+    let t = durable.target("s", "t").unwrap();
+    t.save_string("r.txt", "aaab").await.unwrap();
+    assert_ne!(inode("r.txt"), before, "with fsync every save writes");
+}
+
 #[tokio::test]
 async fn delete_prunes_empty_folders_but_keeps_the_root() {
     let dir = tempfile::tempdir().unwrap();

@@ -7,7 +7,7 @@
 //! - **Atomic writes:** bytes go to a temp file in the destination folder, which is then renamed
 //!   over the key (optionally fsync'd, file and folder). A reader sees the old file or the new
 //!   one; a crash leaves at most a temp file, whose name (`.~perfstore-….tmp`) is never a valid
-//!   key, so listings skip it.
+//!   key, so listings skip it. Saving the bytes a file already holds writes nothing.
 //! - **No escape:** every path component comes from a validated name, and no symbolic link
 //!   below the root is ever followed: before every read, write, delete and listing each existing
 //!   folder and file on the way down from the root is checked not to be a link (a link is an
@@ -307,10 +307,34 @@ fn write_atomic(
     options: LocalOptions,
     path: &ArtifactPath,
 ) -> Result<()> {
+    if !options.fsync && holds_exactly(file, bytes) {
+        return Ok(());
+    }
     let mut temp = create_temp(file, path)?;
     temp.write_all(bytes)
         .map_err(|e| Error::io("write", temp.path(), e))?;
     persist(temp, file, options, path)
+}
+
+/// Whether `file` is a plain file holding exactly `bytes`: then a save of them is already done,
+/// and skipping it spares the temp file and rename that cost most of a small save (creating and
+/// freeing an inode per save). Only a file of the same size is read. With `fsync` asked for,
+/// every save writes, as the file on disk may not be durable yet.
+fn holds_exactly(file: &Path, bytes: &[u8]) -> bool {
+    use std::io::Read;
+    let same_size = fs::symlink_metadata(file)
+        .is_ok_and(|meta| meta.is_file() && meta.len() == bytes.len() as u64);
+    if !same_size {
+        return false;
+    }
+    let Ok(f) = fs::File::open(file) else {
+        return false;
+    };
+    // One byte more than expected tells a file that grew since the stat.
+    let mut stored = Vec::with_capacity(bytes.len() + 1);
+    f.take(bytes.len() as u64 + 1)
+        .read_to_end(&mut stored)
+        .is_ok_and(|_| stored == bytes)
 }
 
 /// A temp file in the folder of `file` (created if missing), to be [`persist`]ed over it.
