@@ -3,7 +3,10 @@
 //! Into JSON by hand rather than through `pythonize`, because saves must follow Python's
 //! `json.dumps` rules (what the original module wrote): non-string keys become strings,
 //! tuples are arrays, a `default` callable replaces what JSON cannot hold, and the errors are
-//! json's own (`TypeError`, `ValueError`). Out of JSON through `pythonize`.
+//! json's own (`TypeError`, `ValueError`). Out of JSON by hand too ([`ToPython`]), sharing the
+//! key strings across the documents of a bulk load.
+
+use std::collections::HashMap;
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -134,7 +137,80 @@ fn key_string(key: &Bound<'_, PyAny>) -> PyResult<String> {
     )))
 }
 
-/// A JSON value as Python objects (dicts keep the stored key order).
-pub fn to_python<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
-    Ok(pythonize::pythonize(py, value)?)
+/// JSON values as Python objects, as `json.loads` gives them (dicts keep the stored key order,
+/// integers stay exact, `1e400` is `inf`). Object keys are made once per converter and shared:
+/// the documents of a bulk load repeat the same keys, and a shared `str` keeps its hash.
+pub struct ToPython<'py> {
+    py: Python<'py>,
+    keys: HashMap<String, Bound<'py, PyString>>,
+}
+
+/// Distinct keys a converter keeps (a bound on its memory for documents of ever-new keys).
+const SHARED_KEYS: usize = 4096;
+
+impl<'py> ToPython<'py> {
+    /// A converter for one call.
+    pub fn new(py: Python<'py>) -> Self {
+        ToPython {
+            py,
+            keys: HashMap::new(),
+        }
+    }
+
+    /// `value` as Python objects.
+    pub fn convert(&mut self, value: &Value) -> PyResult<Bound<'py, PyAny>> {
+        let py = self.py;
+        Ok(match value {
+            Value::Null => py.None().into_bound(py),
+            Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+            Value::Number(n) => self.number(n)?,
+            Value::String(text) => PyString::new(py, text).into_any(),
+            Value::Array(items) => {
+                let list = PyList::empty(py);
+                for item in items {
+                    list.append(self.convert(item)?)?;
+                }
+                list.into_any()
+            }
+            Value::Object(map) => {
+                let dict = PyDict::new(py);
+                for (key, item) in map {
+                    let key = self.key(key);
+                    dict.set_item(key, self.convert(item)?)?;
+                }
+                dict.into_any()
+            }
+        })
+    }
+
+    fn key(&mut self, key: &str) -> Bound<'py, PyString> {
+        if let Some(shared) = self.keys.get(key) {
+            return shared.clone();
+        }
+        let made = PyString::new(self.py, key);
+        if self.keys.len() < SHARED_KEYS {
+            self.keys.insert(key.to_owned(), made.clone());
+        }
+        made
+    }
+
+    fn number(&self, n: &Number) -> PyResult<Bound<'py, PyAny>> {
+        let py = self.py;
+        if let Some(i) = n.as_i64() {
+            return Ok(i.into_pyobject(py)?.into_any());
+        }
+        if let Some(u) = n.as_u64() {
+            return Ok(u.into_pyobject(py)?.into_any());
+        }
+        if n.is_f64() {
+            return Ok(PyFloat::new(py, n.as_f64().unwrap_or(f64::NAN)).into_any());
+        }
+        // The stored text (serde_json keeps it exactly): a float out of range, or an integer
+        // beyond 64 bits, which Python's int reads exactly.
+        let text = n.to_string();
+        if text.contains(['.', 'e', 'E']) {
+            return Ok(PyFloat::new(py, text.parse().unwrap_or(f64::NAN)).into_any());
+        }
+        py.import("builtins")?.getattr("int")?.call1((text,))
+    }
 }

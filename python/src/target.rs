@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyMemoryView, PyString};
 use serde_json::Value;
 
-use crate::convert::{to_json, to_python};
+use crate::convert::{ToPython, to_json};
 use crate::errors::{IntoPyResult, to_py};
 use crate::store::block_on;
 
@@ -92,9 +92,13 @@ fn decode(
     }
 }
 
-fn to_object<'py>(py: Python<'py>, loaded: Loaded) -> PyResult<Bound<'py, PyAny>> {
+fn to_object<'py>(
+    py: Python<'py>,
+    loaded: Loaded,
+    json: &mut ToPython<'py>,
+) -> PyResult<Bound<'py, PyAny>> {
     match loaded {
-        Loaded::Json(value) => to_python(py, &value),
+        Loaded::Json(value) => json.convert(&value),
         Loaded::JsonFallback(bytes, error) => {
             // Python's json reads what it wrote (NaN, Infinity); anything else is not JSON.
             let loads = py.import("json")?.getattr("loads")?;
@@ -398,10 +402,11 @@ impl PyTarget {
         let loaded = loaded
             .into_iter()
             .collect::<Result<Vec<Option<Loaded>>, Error>>();
+        let mut json = ToPython::new(py);
         loaded
             .py_err(py)?
             .into_iter()
-            .map(|item| item.map(|l| to_object(py, l)).transpose())
+            .map(|item| item.map(|l| to_object(py, l, &mut json)).transpose())
             .collect()
     }
 
@@ -438,6 +443,8 @@ impl PyTarget {
             }
         })?
         .py_err(py)?;
-        loaded.map(|l| to_object(py, l)).transpose()
+        loaded
+            .map(|l| to_object(py, l, &mut ToPython::new(py)))
+            .transpose()
     }
 }

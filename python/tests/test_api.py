@@ -22,6 +22,22 @@ def test_json_round_trip_keeps_types_order_and_big_numbers(store):
     assert type(back["big"]) is int and type(back["a"][0]) is float
 
 
+def test_loads_read_numbers_and_keys_as_json_loads_does(store):
+    run = store.target("nightly", "numbers")
+    # Text another tool wrote: numbers at the edges of every Python type, keys repeated.
+    text = '{"i": -9223372036854775809, "u": 18446744073709551615, "f": 1e400, "n": -0.0, "e": 2E-3, "deep": [{"i": 1}, {"i": 2.0}]}'
+    run.save_string("raw.json", text)
+    for loaded in (run.load("raw.json"), run.load_many(["raw.json", "raw.json"])[1]):
+        expected = json.loads(text)
+        assert loaded == expected
+        assert [type(v) for v in loaded.values()] == [type(v) for v in expected.values()]
+        assert [type(d["i"]) for d in loaded["deep"]] == [int, float]
+    # Documents of one bulk load are independent objects (only the key strings are shared).
+    first, second = run.load_many(["raw.json", "raw.json"])
+    first["deep"][0]["i"] = 99
+    assert second["deep"][0]["i"] == 1
+
+
 def test_save_follows_json_dumps_rules(store):
     run = store.target("s", "t")
     value = OrderedDict([(1, (1, 2)), (2.5, "x"), (False, None), (None, 1e-7), ("u", "é")])
