@@ -3,7 +3,9 @@
 //! (a) through our server (`perfstore serve --storage s3` at `BENCH_SERVER_URL`, child data
 //! files of one entry: one request each) and (b) by a client writing them to the same S3
 //! engine directly (object_store, one PUT/GET each). Prints objects/s and MiB/s per phase and
-//! the ratio server/direct, and writes them as JSON to `BENCH_JSON` when set.
+//! the ratio server/direct, and writes them as JSON to `BENCH_JSON` when set. Two more direct
+//! phases show the ceiling for any server that must check an entry exists before a read: a
+//! small reference read then the GET, and a HEAD of it alongside the GET.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -116,6 +118,13 @@ async fn server_vs_direct_s3() {
         .expect("json");
     let id = created["cache_id"].as_str().expect("cache_id").to_owned();
 
+    // A small object standing in for an entry's by-id reference (the ceiling phases read it).
+    let reference = Path::from(format!("{run}-direct/ref.json"));
+    direct
+        .put(&reference, Bytes::from(vec![b' '; 400]).into())
+        .await
+        .expect("store the reference stand-in");
+
     let mut phases = Vec::new();
     for (size, count) in cases {
         let body = Bytes::from(vec![b'x'; size]);
@@ -216,6 +225,103 @@ async fn server_vs_direct_s3() {
             )
             .await,
         );
+        // What the engine allows a server that must look up the entry on every request: the
+        // same GET plus a read of one small reference (as the server's by-id check), sequential
+        // (what a lookup-then-read costs) and concurrent (HEAD: the cheapest check S3 offers).
+        let reference = &reference;
+        phases.push(
+            timed(
+                format!("direct ref+get {label}"),
+                count,
+                size,
+                concurrency,
+                |i| async move {
+                    direct_ref
+                        .get(reference)
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .bytes()
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let got = direct_ref
+                        .get(&Path::from(format!("{run_ref}-direct/s{size}/o{i}.bin")))
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .bytes()
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    (got.len() == size)
+                        .then_some(())
+                        .ok_or_else(|| format!("{} bytes", got.len()))
+                },
+            )
+            .await,
+        );
+        phases.push(
+            timed(
+                format!("direct head||get {label}"),
+                count,
+                size,
+                concurrency,
+                |i| async move {
+                    let object = Path::from(format!("{run_ref}-direct/s{size}/o{i}.bin"));
+                    let (head, got) = futures::join!(direct_ref.head(reference), async {
+                        direct_ref.get(&object).await?.bytes().await
+                    });
+                    head.map_err(|e| e.to_string())?;
+                    let got = got.map_err(|e| e.to_string())?;
+                    (got.len() == size)
+                        .then_some(())
+                        .ok_or_else(|| format!("{} bytes", got.len()))
+                },
+            )
+            .await,
+        );
+        // The same ceiling for writes: the reference read then the PUT, and a HEAD beside it.
+        phases.push(
+            timed(
+                format!("direct ref+put {label}"),
+                count,
+                size,
+                concurrency,
+                |i| async move {
+                    direct_ref
+                        .get(reference)
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .bytes()
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    direct_ref
+                        .put(
+                            &Path::from(format!("{run_ref}-ceiling/s{size}/o{i}.bin")),
+                            body_ref.clone().into(),
+                        )
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                },
+            )
+            .await,
+        );
+        phases.push(
+            timed(
+                format!("direct head||put {label}"),
+                count,
+                size,
+                concurrency,
+                |i| async move {
+                    let object = Path::from(format!("{run_ref}-ceiling/s{size}/p{i}.bin"));
+                    let (head, put) = futures::join!(
+                        direct_ref.head(reference),
+                        direct_ref.put(&object, body_ref.clone().into())
+                    );
+                    head.map_err(|e| e.to_string())?;
+                    put.map(|_| ()).map_err(|e| e.to_string())
+                },
+            )
+            .await,
+        );
     }
     println!("concurrency {concurrency}");
     println!(
@@ -242,6 +348,26 @@ async fn server_vs_direct_s3() {
                 &server_phase.name[7..]
             );
             ratios.push(serde_json::json!({"phase": &server_phase.name[7..], "ratio": ratio}));
+        }
+    }
+    // The ceiling of a server that checks the entry on every request, relative to the plain
+    // request: `direct ref+get 4KiB` against `direct get 4KiB`, and so on.
+    for ceiling in phases
+        .iter()
+        .filter(|p| p.name.starts_with("direct ref+") || p.name.starts_with("direct head||"))
+    {
+        let plain = ceiling
+            .name
+            .replacen("ref+", "", 1)
+            .replacen("head||", "", 1);
+        if let Some(plain_phase) = phases.iter().find(|p| p.name == plain) {
+            let ratio = ceiling.per_second() / plain_phase.per_second();
+            println!(
+                "ceiling {:<24} /{} = {ratio:.2}",
+                &ceiling.name[7..],
+                &plain[7..]
+            );
+            ratios.push(serde_json::json!({"phase": &ceiling.name, "ratio": ratio}));
         }
     }
     if let Ok(path) = std::env::var("BENCH_JSON") {

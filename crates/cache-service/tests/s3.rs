@@ -225,6 +225,17 @@ async fn instances_sharing_a_bucket_leave_one_consistent_entry_for_one_key() {
     scenarios::distinct_stores_of_one_key_leave_a_consistent_entry(&apps, &unique_ns("key")).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_sharing_a_bucket_never_serve_children_of_an_entry_deleted_elsewhere() {
+    let Some(env) =
+        s3_env("instances_sharing_a_bucket_never_serve_children_of_an_entry_deleted_elsewhere")
+    else {
+        return;
+    };
+    let apps = env.instances(2);
+    scenarios::children_of_an_entry_deleted_elsewhere_are_gone(&apps, &unique_ns("gone")).await;
+}
+
 #[tokio::test]
 async fn binary_child_data_streams_to_s3_small_in_one_put_large_in_parts() {
     let Some(env) = s3_env("binary_child_data_streams_to_s3_small_in_one_put_large_in_parts")

@@ -55,3 +55,16 @@ async fn instances_sharing_a_disk_leave_one_consistent_entry_for_one_key() {
     let apps = instances(&FileStore::local_disk(dir.path()).expect("disk"), 3);
     scenarios::distinct_stores_of_one_key_leave_a_consistent_entry(&apps, "key").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_sharing_memory_never_serve_children_of_an_entry_deleted_elsewhere() {
+    let apps = instances(&FileStore::memory(), 2);
+    scenarios::children_of_an_entry_deleted_elsewhere_are_gone(&apps, "gone").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_sharing_a_disk_never_serve_children_of_an_entry_deleted_elsewhere() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let apps = instances(&FileStore::local_disk(dir.path()).expect("disk"), 2);
+    scenarios::children_of_an_entry_deleted_elsewhere_are_gone(&apps, "gone").await;
+}

@@ -1,6 +1,8 @@
 //! Child data files of an entry (`Cache__Service__Data__*` of the reference): written into the
 //! data folder of every content copy, without `.config` or `.metadata`.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use cache_wire::ids::{CacheId, DataType};
 use cache_wire::schema::{
@@ -59,16 +61,91 @@ pub struct ChildKey<'a> {
 }
 
 impl CacheService {
-    /// The entry's data folders; `None` if the entry does not exist.
+    /// The entry's data folders; `None` if the entry does not exist. Folders already known
+    /// ([`super::entry_folders`]) cost one existence check; others a read of the reference.
     pub(super) async fn data_folders(
         &self,
         namespace: &str,
         cache_id: &str,
-    ) -> ServiceResult<Option<Vec<String>>> {
-        Ok(self
-            .refs(namespace, cache_id)
-            .await?
-            .map(|r| r.file_paths.data_folders))
+    ) -> ServiceResult<Option<Arc<[String]>>> {
+        match self.entry_folders.get(namespace, cache_id) {
+            Some(folders) => Ok(self
+                .entry_exists(namespace, cache_id)
+                .await?
+                .then_some(folders)),
+            None => self.read_data_folders(namespace, cache_id).await,
+        }
+    }
+
+    /// The entry's data folders from its by-id reference, remembered for later requests.
+    async fn read_data_folders(
+        &self,
+        namespace: &str,
+        cache_id: &str,
+    ) -> ServiceResult<Option<Arc<[String]>>> {
+        let Some(refs) = self.refs(namespace, cache_id).await? else {
+            return Ok(None);
+        };
+        let folders: Arc<[String]> = refs.file_paths.data_folders.into();
+        self.entry_folders
+            .insert(namespace, cache_id, folders.clone());
+        Ok(Some(folders))
+    }
+
+    /// Whether the entry's by-id reference is still there; forgets its folders if not.
+    async fn entry_exists(&self, namespace: &str, cache_id: &str) -> ServiceResult<bool> {
+        let exists = self.id_exists(namespace, cache_id).await?;
+        if !exists {
+            self.entry_folders.remove(namespace, cache_id);
+        }
+        Ok(exists)
+    }
+
+    /// A child file's first copy together with the entry's folders, in one round trip when the
+    /// folders are known (the existence check and the read go out side by side); `None` if the
+    /// entry does not exist. `read` reads one path.
+    async fn first_copy<T, F, Fut>(
+        &self,
+        key: ChildKey<'_>,
+        extension: &str,
+        read: F,
+    ) -> ServiceResult<Option<(Arc<[String]>, Option<T>)>>
+    where
+        F: Fn(String) -> Fut,
+        Fut: std::future::Future<Output = Result<Option<T>, crate::store::StoreError>>,
+    {
+        let known = self.entry_folders.get(key.namespace, key.cache_id);
+        let Some(folders) = known else {
+            let Some(folders) = self.read_data_folders(key.namespace, key.cache_id).await? else {
+                return Ok(None);
+            };
+            let first = match folders.first() {
+                Some(folder) => {
+                    read(paths::data_file(
+                        folder,
+                        key.data_key,
+                        key.data_file_id,
+                        extension,
+                    ))
+                    .await?
+                }
+                None => None,
+            };
+            return Ok(Some((folders, first)));
+        };
+        let Some(folder) = folders.first() else {
+            return Ok(self
+                .entry_exists(key.namespace, key.cache_id)
+                .await?
+                .then_some((folders, None)));
+        };
+        let path = paths::data_file(folder, key.data_key, key.data_file_id, extension);
+        let (exists, first) =
+            futures::join!(self.entry_exists(key.namespace, key.cache_id), read(path));
+        if !exists? {
+            return Ok(None);
+        }
+        Ok(Some((folders, first?)))
     }
 
     /// Writes a child file into every data folder; `None` if the entry does not exist.
@@ -172,11 +249,19 @@ impl CacheService {
         if key.data_file_id.is_empty() {
             return Ok(None);
         }
-        let Some(folders) = self.data_folders(key.namespace, key.cache_id).await? else {
+        let extension = paths::data_extension(DataType::Binary);
+        let Some((folders, first)) = self
+            .first_copy(key, extension, |path| async move {
+                self.store().get_stream(&path).await
+            })
+            .await?
+        else {
             return Ok(None);
         };
-        let extension = paths::data_extension(DataType::Binary);
-        for folder in &folders {
+        if first.is_some() {
+            return Ok(first);
+        }
+        for folder in folders.iter().skip(1) {
             let path = paths::data_file(folder, key.data_key, key.data_file_id, extension);
             if let Some(found) = self.store().get_stream(&path).await? {
                 return Ok(Some(found));
@@ -195,11 +280,21 @@ impl CacheService {
         if key.data_file_id.is_empty() {
             return Ok(None);
         }
-        let Some(folders) = self.data_folders(key.namespace, key.cache_id).await? else {
+        let extension = paths::data_extension(data_type);
+        let Some((folders, first)) = self
+            .first_copy(key, extension, |path| async move {
+                self.store().get(&path).await
+            })
+            .await?
+        else {
             return Ok(None);
         };
-        let extension = paths::data_extension(data_type);
-        for folder in &folders {
+        if let Some(bytes) = first
+            && let Some(data) = ChildData::decode(data_type, bytes)?
+        {
+            return Ok(Some(data));
+        }
+        for folder in folders.iter().skip(1) {
             let path = paths::data_file(folder, key.data_key, key.data_file_id, extension);
             let Some(bytes) = self.store().get(&path).await? else {
                 continue;
@@ -224,7 +319,7 @@ impl CacheService {
             DataType::TypeSafe => "bin",
             other => paths::data_extension(other),
         };
-        for folder in &folders {
+        for folder in folders.iter() {
             let path = paths::data_file(folder, key.data_key, key.data_file_id, extension);
             if self.store().exists(&path).await? {
                 return Ok(true);
@@ -257,7 +352,7 @@ impl CacheService {
             other => paths::data_extension(other),
         };
         let mut updated = Vec::new();
-        for folder in &folders {
+        for folder in folders.iter() {
             let path = paths::data_file(folder, key.data_key, key.data_file_id, extension);
             if self.store().exists(&path).await? {
                 self.store().put(&path, bytes.clone()).await?;
@@ -290,7 +385,7 @@ impl CacheService {
         };
         let extension = paths::data_extension(data_type);
         let mut deleted = false;
-        for folder in &folders {
+        for folder in folders.iter() {
             let path = paths::data_file(folder, key.data_key, key.data_file_id, extension);
             if self.store().delete(&path).await? {
                 deleted = true;
@@ -309,7 +404,7 @@ impl CacheService {
     ) -> ServiceResult<DataDeleteAllResponse> {
         let mut deleted_files = Vec::new();
         if let Some(folders) = self.data_folders(namespace, cache_id).await? {
-            for folder in &folders {
+            for folder in folders.iter() {
                 let target = paths::data_key_folder(folder, data_key);
                 let mut files = self.store().list_files(&target).await?;
                 // Oldest first, as the reference's insertion-ordered dict lists them (ties, within
@@ -353,7 +448,7 @@ impl CacheService {
         };
         let mut files = Vec::new();
         let mut total_size = 0;
-        for folder in &folders {
+        for folder in folders.iter() {
             let target = paths::data_key_folder(folder, data_key);
             let target_prefix = format!("{}/", target.trim_end_matches('/'));
             // One listing per copy: sizes come with it, no request per file.

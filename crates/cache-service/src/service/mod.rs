@@ -8,6 +8,7 @@
 pub mod batch;
 pub mod data;
 pub mod entry;
+pub mod entry_folders;
 pub mod hash_refs;
 pub mod listing;
 pub mod paths;
@@ -62,6 +63,8 @@ pub struct CacheService {
     ttl_hours: u64,
     /// By-hash reference files this instance wrote or read, validated by entity tag on use.
     hash_refs: Arc<hash_refs::HashRefCache>,
+    /// Entries' data folders (immutable), so child requests only check the entry exists.
+    entry_folders: Arc<entry_folders::EntryFolders>,
 }
 
 impl CacheService {
@@ -71,6 +74,7 @@ impl CacheService {
             store,
             ttl_hours,
             hash_refs: Arc::default(),
+            entry_folders: Arc::default(),
         }
     }
 

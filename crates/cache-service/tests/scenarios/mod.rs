@@ -236,3 +236,53 @@ pub async fn distinct_stores_of_one_key_leave_a_consistent_entry(apps: &[Arc<Tes
         assert_eq!(r.status, StatusCode::OK, "{id}: {}", r.text());
     }
 }
+
+/// Instances remember an entry's data folders, never that it exists: once one instance deletes
+/// the entry, another that read its children just before answers 404 for them (read, stream,
+/// store), though the reference's delete leaves the child files in storage.
+pub async fn children_of_an_entry_deleted_elsewhere_are_gone(apps: &[Arc<TestApp>], ns: &str) {
+    let (deleter, reader) = (&apps[0], &apps[1]);
+    let (_, id) = store_same(deleter, ns).await;
+    let child = format!("/{ns}/cache/{id}/data");
+    let r = deleter
+        .post_json(&format!("{child}/store/json/report"), r#"{"p50": 1}"#)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "store json: {}", r.text());
+    let r = deleter
+        .post_bytes(&format!("{child}/store/binary/blob"), b"\x00bytes")
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "store binary: {}", r.text());
+    for _ in 0..2 {
+        let r = reader.get(&format!("{child}/json/report")).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        assert_eq!(r.json(), serde_json::json!({"p50": 1}));
+        let r = reader.get(&format!("{child}/binary/blob")).await;
+        assert_eq!(r.status, StatusCode::OK);
+    }
+    let before = deleter.files().await;
+    let r = deleter.delete(&format!("/{ns}/delete/{id}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let left: Vec<&String> = deleter
+        .files()
+        .await
+        .iter()
+        .filter(|f| f.contains("report"))
+        .map(|f| before.iter().find(|b| *b == f).expect("was there"))
+        .collect();
+    assert!(
+        !left.is_empty(),
+        "the reference leaves child files in storage"
+    );
+    assert_eq!(
+        reader.get(&format!("{child}/json/report")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        reader.get(&format!("{child}/binary/blob")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let r = reader
+        .post_json(&format!("{child}/store/json/later"), "{}")
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
+}
