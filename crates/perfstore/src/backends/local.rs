@@ -185,6 +185,39 @@ impl CheckedFolders {
         CheckedFolders(std::sync::Arc::new(checked))
     }
 
+    /// Reads `file`: in a checked folder with one open that refuses a link (`O_NOFOLLOW`), so
+    /// the file needs no check of its own; elsewhere after [`no_links`] from the root.
+    fn read(&self, root: &Path, file: &Path, path: &ArtifactPath) -> Result<Option<Artifact>> {
+        #[cfg(unix)]
+        if file.parent().is_some_and(|folder| self.0.contains(folder)) {
+            use std::io::Read;
+            use std::os::unix::fs::OpenOptionsExt;
+            let opened = fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(file);
+            let opened = match opened {
+                Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(link_refused(file)),
+                other => other,
+            };
+            let Some(mut f) = absent_as_none(opened).map_err(|e| Error::io("read", file, e))?
+            else {
+                return Ok(None);
+            };
+            let mut bytes = Vec::new();
+            // A folder opens too; reading it fails as "is a directory": no artifact there.
+            if absent_as_none(f.read_to_end(&mut bytes))
+                .map_err(|e| Error::io("read", file, e))?
+                .is_none()
+            {
+                return Ok(None);
+            }
+            return decode_stored(bytes, path).map(Some);
+        }
+        self.no_links(root, file)?;
+        read_artifact(file, path)
+    }
+
     /// [`no_links`] for `file`, from its folder when that folder was checked.
     fn no_links(&self, root: &Path, file: &Path) -> Result<()> {
         match file.parent() {
@@ -209,15 +242,7 @@ fn no_links(root: &Path, path: &Path) -> Result<()> {
     for part in below.components() {
         at.push(part);
         match fs::symlink_metadata(&at) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                return Err(Error::io(
-                    "refuse to follow",
-                    &at,
-                    io::Error::other(
-                        "it is a symbolic link; perfstore never follows links below its root",
-                    ),
-                ));
-            }
+            Ok(meta) if meta.file_type().is_symlink() => return Err(link_refused(&at)),
             Ok(_) => {}
             Err(e)
                 if matches!(
@@ -231,6 +256,14 @@ fn no_links(root: &Path, path: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn link_refused(at: &Path) -> Error {
+    Error::io(
+        "refuse to follow",
+        at,
+        io::Error::other("it is a symbolic link; perfstore never follows links below its root"),
+    )
 }
 
 /// Whether `name` (in a folder of the root) is a temp file of a writer that is gone, untouched
@@ -426,12 +459,15 @@ fn read_artifact(file: &Path, path: &ArtifactPath) -> Result<Option<Artifact>> {
     else {
         return Ok(None);
     };
-    compression::decode(bytes.into(), None)
-        .map(Some)
-        .map_err(|reason| Error::Corrupt {
-            path: path.clone(),
-            reason,
-        })
+    decode_stored(bytes, path).map(Some)
+}
+
+/// The artifact a file's bytes hold (decoded if compressed).
+fn decode_stored(bytes: Vec<u8>, path: &ArtifactPath) -> Result<Artifact> {
+    compression::decode(bytes.into(), None).map_err(|reason| Error::Corrupt {
+        path: path.clone(),
+        reason,
+    })
 }
 
 /// Plain files up to this size get their kind inferred on `head` (which reads them whole);
@@ -893,11 +929,7 @@ impl Storage for LocalStorage {
             .collect();
         let root = self.root.clone();
         let folders = CheckedFolders::of(&root, files.iter().map(|(file, _)| file)).await;
-        in_parallel(files, move |(file, path)| {
-            folders.no_links(&root, &file)?;
-            read_artifact(&file, &path)
-        })
-        .await
+        in_parallel(files, move |(file, path)| folders.read(&root, &file, &path)).await
     }
 
     async fn delete_target(&self, target: &TargetPath) -> Result<usize> {

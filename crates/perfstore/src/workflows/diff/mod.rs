@@ -647,8 +647,12 @@ async fn read_batch(
     let read = |results: Vec<Result<Option<Artifact>>>| -> Result<Vec<Option<Artifact>>> {
         results.into_iter().collect()
     };
-    let mut base_reads = read(sides.base_store.get_many(&bulk_base).await)?;
-    let mut cand_reads = read(sides.candidate_store.get_many(&bulk_cand).await)?;
+    // Side by side: one side's reads run while the other prepares its own.
+    let (base_reads, cand_reads) = futures::join!(
+        sides.base_store.get_many(&bulk_base),
+        sides.candidate_store.get_many(&bulk_cand)
+    );
+    let (mut base_reads, mut cand_reads) = (read(base_reads)?, read(cand_reads)?);
 
     let mut out = Vec::with_capacity(plans.len());
     for (target, plan) in plans {
