@@ -458,16 +458,8 @@ pub async fn diff_across(
     let base_listing = listing(base_store, base, options.target.as_ref(), &prefix).await?;
     let cand_listing =
         listing(candidate_store, candidate, options.target.as_ref(), &prefix).await?;
-    if !base_store.list_sessions().await?.contains(base) {
-        return Err(crate::Error::SessionNotFound {
-            session: base.clone(),
-        });
-    }
-    if !candidate_store.list_sessions().await?.contains(candidate) {
-        return Err(crate::Error::SessionNotFound {
-            session: candidate.clone(),
-        });
-    }
+    session_exists(base_store, base, &base_listing).await?;
+    session_exists(candidate_store, candidate, &cand_listing).await?;
 
     let (base_meta, candidate_meta) = (
         session_meta(base_store, base).await?,
@@ -530,6 +522,21 @@ pub async fn diff_across(
     diff.missing = missing_items(&diff);
     diff.summary = summarize(&diff);
     Ok(diff)
+}
+
+/// Fails if `session` does not exist. A session with a listed target exists; only one without
+/// (it may hold just its records) is looked up among all sessions, which walks every one.
+async fn session_exists(
+    store: &Store,
+    session: &SessionName,
+    listing: &BTreeMap<TargetName, Listing>,
+) -> Result<()> {
+    if listing.is_empty() && !store.list_sessions().await?.contains(session) {
+        return Err(crate::Error::SessionNotFound {
+            session: session.clone(),
+        });
+    }
+    Ok(())
 }
 
 /// A target's artifacts (those the key prefix selects) with their stored sizes.
