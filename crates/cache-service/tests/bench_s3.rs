@@ -64,6 +64,34 @@ where
     }
 }
 
+/// A direct GET of a whole object; `Err` unless it holds `size` bytes (`None`: any size).
+async fn direct_get(
+    store: &Arc<dyn ObjectStore>,
+    path: &Path,
+    size: Option<usize>,
+) -> Result<(), String> {
+    let got = store
+        .get(path)
+        .await
+        .map_err(|e| e.to_string())?
+        .bytes()
+        .await
+        .map_err(|e| e.to_string())?;
+    match size {
+        Some(size) if got.len() != size => Err(format!("{} bytes", got.len())),
+        _ => Ok(()),
+    }
+}
+
+/// A direct PUT of `body`.
+async fn direct_put(store: &Arc<dyn ObjectStore>, path: &Path, body: &Bytes) -> Result<(), String> {
+    store
+        .put(path, body.clone().into())
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "a benchmark: run by scripts/bench-s3.sh"]
 async fn server_vs_direct_s3() {
@@ -190,14 +218,8 @@ async fn server_vs_direct_s3() {
                 size,
                 concurrency,
                 |i| async move {
-                    direct_ref
-                        .put(
-                            &Path::from(format!("{run_ref}-direct/s{size}/o{i}.bin")),
-                            body_ref.clone().into(),
-                        )
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| e.to_string())
+                    let path = Path::from(format!("{run_ref}-direct/s{size}/o{i}.bin"));
+                    direct_put(direct_ref, &path, body_ref).await
                 },
             )
             .await,
@@ -209,18 +231,8 @@ async fn server_vs_direct_s3() {
                 size,
                 concurrency,
                 |i| async move {
-                    let got = direct_ref
-                        .get(&Path::from(format!("{run_ref}-direct/s{size}/o{i}.bin")))
-                        .await
-                        .map_err(|e| e.to_string())?
-                        .bytes()
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    if got.len() == size {
-                        Ok(())
-                    } else {
-                        Err(format!("{} bytes", got.len()))
-                    }
+                    let path = Path::from(format!("{run_ref}-direct/s{size}/o{i}.bin"));
+                    direct_get(direct_ref, &path, Some(size)).await
                 },
             )
             .await,
@@ -236,23 +248,9 @@ async fn server_vs_direct_s3() {
                 size,
                 concurrency,
                 |i| async move {
-                    direct_ref
-                        .get(reference)
-                        .await
-                        .map_err(|e| e.to_string())?
-                        .bytes()
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    let got = direct_ref
-                        .get(&Path::from(format!("{run_ref}-direct/s{size}/o{i}.bin")))
-                        .await
-                        .map_err(|e| e.to_string())?
-                        .bytes()
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    (got.len() == size)
-                        .then_some(())
-                        .ok_or_else(|| format!("{} bytes", got.len()))
+                    direct_get(direct_ref, reference, None).await?;
+                    let path = Path::from(format!("{run_ref}-direct/s{size}/o{i}.bin"));
+                    direct_get(direct_ref, &path, Some(size)).await
                 },
             )
             .await,
@@ -264,15 +262,13 @@ async fn server_vs_direct_s3() {
                 size,
                 concurrency,
                 |i| async move {
-                    let object = Path::from(format!("{run_ref}-direct/s{size}/o{i}.bin"));
-                    let (head, got) = futures::join!(direct_ref.head(reference), async {
-                        direct_ref.get(&object).await?.bytes().await
-                    });
+                    let path = Path::from(format!("{run_ref}-direct/s{size}/o{i}.bin"));
+                    let (head, got) = futures::join!(
+                        direct_ref.head(reference),
+                        direct_get(direct_ref, &path, Some(size))
+                    );
                     head.map_err(|e| e.to_string())?;
-                    let got = got.map_err(|e| e.to_string())?;
-                    (got.len() == size)
-                        .then_some(())
-                        .ok_or_else(|| format!("{} bytes", got.len()))
+                    got
                 },
             )
             .await,
@@ -285,21 +281,9 @@ async fn server_vs_direct_s3() {
                 size,
                 concurrency,
                 |i| async move {
-                    direct_ref
-                        .get(reference)
-                        .await
-                        .map_err(|e| e.to_string())?
-                        .bytes()
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    direct_ref
-                        .put(
-                            &Path::from(format!("{run_ref}-ceiling/s{size}/o{i}.bin")),
-                            body_ref.clone().into(),
-                        )
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| e.to_string())
+                    direct_get(direct_ref, reference, None).await?;
+                    let path = Path::from(format!("{run_ref}-ceiling/s{size}/o{i}.bin"));
+                    direct_put(direct_ref, &path, body_ref).await
                 },
             )
             .await,
@@ -311,13 +295,13 @@ async fn server_vs_direct_s3() {
                 size,
                 concurrency,
                 |i| async move {
-                    let object = Path::from(format!("{run_ref}-ceiling/s{size}/p{i}.bin"));
+                    let path = Path::from(format!("{run_ref}-ceiling/s{size}/p{i}.bin"));
                     let (head, put) = futures::join!(
                         direct_ref.head(reference),
-                        direct_ref.put(&object, body_ref.clone().into())
+                        direct_put(direct_ref, &path, body_ref)
                     );
                     head.map_err(|e| e.to_string())?;
-                    put.map(|_| ()).map_err(|e| e.to_string())
+                    put
                 },
             )
             .await,
